@@ -1,0 +1,55 @@
+# Two commands for a newcomer:   make run   (the site on SQLite)   and   make test
+# Everything else here is what those two call.
+SHELL := /bin/sh
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install install-dev run setup test test-sqlite test-mysql lint format bench clean
+
+install: $(VENV)/.installed-runtime
+
+install-dev: $(VENV)/.installed-dev
+
+$(VENV)/bin/python:
+	@scripts/system-packages build
+	@py=$$(scripts/find-python) && echo "Creating $(VENV) with $$py" && "$$py" -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.installed-runtime: requirements.txt | $(VENV)/bin/python
+	@scripts/system-packages build
+	$(PY) -m pip install -q -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(VENV)/bin/python
+	@scripts/system-packages build
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@touch $(VENV)/.installed-runtime $@
+
+# Schema, wf tables, example flow and first admin user; safe to repeat.
+setup: install
+	@$(PY) manage.py migrate --noinput -v 0
+	@$(PY) manage.py create_wf_tables
+	@$(PY) manage.py bootstrap
+
+run: setup
+	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C stops)"
+	@$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install-dev
+	@scripts/run-tests
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install-dev
+	$(PY) benchmarks/engine.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

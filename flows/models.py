@@ -1,0 +1,92 @@
+"""Models of the two existing tables, wf_flow and wf_syslog.
+
+Both are `managed = False`: the schema belongs to the database owner, and the app never
+creates, alters or drops them through migrations (schema/ and `create_wf_tables` are the
+explicit, separate way to create them for development).
+"""
+
+import json
+
+from django.db import models
+
+
+class LegacyTextField(models.TextField):
+    """TEXT, LONGTEXT or JSON column read as a str, whatever the driver hands back.
+
+    MySQL 8 returns JSON columns as bytes through mysqlclient; TEXT and LONGTEXT as str.
+    """
+
+    def from_db_value(self, value, expression, connection):
+        if isinstance(value, (bytes, bytearray)):
+            return bytes(value).decode("utf-8", errors="replace")
+        return value
+
+
+class FlowQuerySet(models.QuerySet):
+    def runnable(self):
+        return self.filter(enabled=True, deleted=False)
+
+
+class VisibleFlowManager(models.Manager.from_queryset(FlowQuerySet)):
+    # Soft-deleted flows are hidden everywhere unless asked for (Flow.all_objects).
+    def get_queryset(self):
+        return super().get_queryset().filter(deleted=False)
+
+
+class Flow(models.Model):
+    id = models.AutoField(primary_key=True)
+    flow_name = models.CharField(max_length=128, unique=True)
+    flow_json = LegacyTextField()
+    enabled = models.BooleanField(default=True)
+    deleted = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = VisibleFlowManager()
+    all_objects = FlowQuerySet.as_manager()
+
+    class Meta:
+        managed = False
+        db_table = "wf_flow"
+        ordering = ["flow_name"]
+        base_manager_name = "all_objects"
+        default_manager_name = "objects"
+
+    def __str__(self) -> str:
+        return self.flow_name
+
+    def parse_definition(self) -> tuple[object | None, str | None]:
+        """(definition, None) when flow_json parses, else (None, "message with line/column")."""
+        try:
+            return json.loads(self.flow_json or ""), None
+        except (json.JSONDecodeError, TypeError) as err:
+            return None, f"Invalid JSON: {err}"
+
+    @property
+    def json_error(self) -> str | None:
+        return self.parse_definition()[1]
+
+    def soft_delete(self) -> None:
+        self.deleted = True
+        self.save(update_fields=["deleted", "updated_at"])
+
+    def restore(self) -> None:
+        self.deleted = False
+        self.save(update_fields=["deleted", "updated_at"])
+
+
+class SysLog(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    created_at = models.DateTimeField()
+    level = models.CharField(max_length=16)
+    logger_name = models.CharField(max_length=255)
+    message = LegacyTextField()
+
+    class Meta:
+        managed = False
+        db_table = "wf_syslog"
+        ordering = ["-id"]
+        verbose_name = "log line"
+
+    def __str__(self) -> str:
+        return f"{self.created_at} {self.level} {self.logger_name}"

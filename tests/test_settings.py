@@ -1,0 +1,42 @@
+"""Settings behaviour, checked in fresh interpreters since settings load once per process."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_refuses_to_start_without_secret_key_when_debug_is_off():
+    result = manage("check", DEBUG="False")
+
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_deploy_check_is_clean_with_debug_off_and_a_real_key():
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", DEBUG="False", SECRET_KEY=secrets.token_urlsafe(50)
+    )
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_rejects_a_debug_value_that_is_not_a_boolean():
+    result = manage("check", DEBUG="maybe")
+
+    assert "DEBUG must be True or False" in result.stderr
