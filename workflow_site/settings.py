@@ -112,8 +112,16 @@ def _database() -> dict:
         }
         config["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
     elif config["ENGINE"] == "django.db.backends.sqlite3":
-        # Several processes (web, workers, runflow) share the file: wait for locks.
-        config["OPTIONS"] = {"timeout": 20, **config.get("OPTIONS", {})}
+        # Several processes (web, workers, runflow) and the log writer thread share the
+        # file: WAL lets readers run beside a writer, IMMEDIATE avoids lock-upgrade deadlocks.
+        config["OPTIONS"] = {
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            **config.get("OPTIONS", {}),
+        }
+        # A file, not memory: workers and live servers in other processes share it.
+        config["TEST"] = {"NAME": str(Path(config["NAME"]).with_suffix(".test.sqlite3"))}
     # Legacy wf_ tables may hold local times rather than UTC (see README).
     if os.environ.get("DATABASE_TIME_ZONE"):
         config["TIME_ZONE"] = os.environ["DATABASE_TIME_ZONE"]
@@ -160,3 +168,8 @@ if not DEBUG:
 # The workflow engine.
 WORKFLOW_PROCEDURE_PACKAGES = envlist("WORKFLOW_PROCEDURE_PACKAGES", "mod")
 WORKFLOW_LOG_FILE = os.environ.get("WORKFLOW_LOG_FILE", str(BASE_DIR / "logs" / "workflow.log"))
+WORKFLOW_LOG_LEVEL = os.environ.get("WORKFLOW_LOG_LEVEL", "DEBUG")
+WORKFLOW_LOG_MAX_BYTES = envint("WORKFLOW_LOG_MAX_BYTES", 10 * 1024 * 1024)
+WORKFLOW_LOG_BACKUP_COUNT = envint("WORKFLOW_LOG_BACKUP_COUNT", 5)
+# Records waiting for the wf_syslog writer; beyond this they are dropped and counted.
+WORKFLOW_LOG_QUEUE_SIZE = envint("WORKFLOW_LOG_QUEUE_SIZE", 100_000)
