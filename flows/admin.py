@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
 from flows.models import Flow, SysLog
+from flows.validation import flow_errors
 
 
 class FlowForm(forms.ModelForm):
@@ -14,9 +15,9 @@ class FlowForm(forms.ModelForm):
 
     def clean_flow_json(self):
         text = self.cleaned_data["flow_json"]
-        error = Flow(flow_json=text).json_error
-        if error:
-            raise forms.ValidationError(error)
+        errors = flow_errors(text)
+        if errors:
+            raise forms.ValidationError([f"{d.code} at {d.path}: {d.message}" for d in errors])
         return text
 
 

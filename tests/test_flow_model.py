@@ -111,5 +111,17 @@ def test_admin_refuses_to_save_invalid_json(admin_client):
     )
 
     assert response.status_code == 200
-    assert b"Invalid JSON" in response.content
+    assert b"INVALID_JSON at" in response.content
+    assert Flow.objects.get(pk=flow.pk).flow_json == "{}"
+
+
+def test_admin_refuses_a_definition_the_engine_rejects(admin_client):
+    flow = Flow.objects.create(flow_name="f", flow_json="{}")
+    text = '{"procedures": [{"name": "s", "mod": "common.Kt", "method": "prt", "params": {"msg": "@nope"}}]}'
+
+    response = admin_client.post(
+        f"/admin/flows/flow/{flow.pk}/change/", {"flow_name": "f", "flow_json": text, "enabled": "on"}
+    )
+
+    assert b"UNKNOWN_STEP_REF at procedures[0].params.msg" in response.content
     assert Flow.objects.get(pk=flow.pk).flow_json == "{}"

@@ -1,0 +1,90 @@
+"""Engine overhead per step: a flow of N trivial steps against a plain loop doing the same calls.
+
+Run from the repository root:  .venv/bin/python benchmarks/engine.py
+"""
+
+import logging
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.procs.Step import Step
+from runner.engine import RunListener, run_flow, validate_flow
+
+PACKAGES = ("benchmarks.procs",)
+REPEATS = 5
+
+
+class TimingListener(RunListener):
+    """Records every step's duration, as a run record would."""
+
+    def __init__(self) -> None:
+        self.durations = []
+
+    def step_finished(self, run, step, result, duration):
+        self.durations.append(duration)
+
+
+def make_flow(n: int):
+    """A validated flow of n steps, each taking the previous step's key."""
+    steps = [{"name": "s0", "mod": "Step", "method": "next", "params": {"key": 0}}]
+    steps += [
+        {"name": f"s{i}", "mod": "Step", "method": "next", "params": {"key": f"@s{i - 1}.key"}}
+        for i in range(1, n)
+    ]
+    definition, diagnostics = validate_flow({"procedures": steps}, packages=PACKAGES)
+    assert definition is not None, diagnostics
+    return definition
+
+
+def engine_run(definition, logger) -> float:
+    listener = TimingListener()
+    start = time.perf_counter()
+    context = run_flow(definition, logger=logger, packages=PACKAGES, listeners=[listener])
+    elapsed = time.perf_counter() - start
+    assert context[definition.procedures[-1].name]["key"] == len(definition.procedures)
+    assert len(listener.durations) == len(definition.procedures)
+    return elapsed
+
+
+def baseline_run(n: int, logger) -> float:
+    # The core job without the engine: construct, call with the previous result's key, store.
+    start = time.perf_counter()
+    context = {}
+    previous = {"key": 0}
+    for i in range(n):
+        previous = context[f"s{i}"] = Step(logger).next(context, {"key": previous["key"]})
+    elapsed = time.perf_counter() - start
+    assert previous["key"] == n
+    return elapsed
+
+
+def main() -> None:
+    logger = logging.getLogger("benchmark.engine")
+    logger.disabled = True
+    print(f"engine benchmark: median of {REPEATS} runs, listener attached, logging disabled")
+    header = ("N", "engine s", "baseline s", "steps/s", "overhead us/step", "ratio", "validate us/step")
+    print("{:>8} {:>10} {:>11} {:>10} {:>17} {:>6} {:>17}".format(*header))
+    overheads = {}
+    for n in (1_000, 10_000, 100_000):
+        start = time.perf_counter()
+        definition = make_flow(n)
+        validate = (time.perf_counter() - start) / n * 1e6
+        engine = statistics.median(engine_run(definition, logger) for _ in range(REPEATS))
+        baseline = statistics.median(baseline_run(n, logger) for _ in range(REPEATS))
+        overheads[n] = (engine - baseline) / n * 1e6
+        print(
+            f"{n:>8,} {engine:>10.4f} {baseline:>11.4f} {n / engine:>10,.0f} "
+            f"{overheads[n]:>17.2f} {engine / baseline:>6.1f} {validate:>17.2f}"
+        )
+    print(
+        f"linearity: overhead per step at 100,000 is {overheads[100_000]:.2f} us, "
+        f"at 1,000 {overheads[1_000]:.2f} us (x{overheads[100_000] / overheads[1_000]:.2f})"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""Validation findings, each with the JSON path of what it is about."""
+
+import json
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem in a flow definition; ``path`` is like ``procedures[1].params.msg``."""
+
+    code: str
+    severity: str
+    path: str
+    message: str
+    step: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def key_path(key) -> str:
+    """The path suffix for a dict key: ``.msg`` for identifiers, ``["a b"]`` otherwise."""
+    if isinstance(key, str) and key.isidentifier():
+        return f".{key}"
+    return f"[{json.dumps(key, ensure_ascii=False)}]"

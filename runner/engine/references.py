@@ -1,0 +1,144 @@
+"""Parameter references: parsing ``@step.key`` strings and resolving them against the context.
+
+Only a whole string is a reference: ``"@step1.msg"`` is one, ``"id-@step1.msg"`` is a literal.
+``"@@text"`` is the literal ``"@text"``. Dict keys are never resolved.
+"""
+
+from collections.abc import Mapping
+
+from .diagnostics import key_path
+from .errors import ParameterResolutionError
+from .freeze import FrozenDict, freeze
+
+RESERVED_ROOTS = ("_input", "_runtime")
+RUNTIME_KEYS = ("run_id", "flow_name", "start_time")
+
+
+class BadReference(ValueError):
+    """A string that starts with a single ``@`` but names no step or key."""
+
+
+def parse(text: str) -> tuple[str, tuple[str, ...]]:
+    """Split a reference (a string starting with a single ``@``) into ``(root, path)``."""
+    root, *path = text[1:].split(".")
+    if not root:
+        raise BadReference(f'"{text}" names no step: write "@step" or "@step.key" (or "@@" for a literal @)')
+    if "" in path:
+        raise BadReference(f'"{text}" has an empty key: keys are separated by single dots, as in "@step.a.b"')
+    return root, tuple(path)
+
+
+def compile_params(params: Mapping) -> tuple[FrozenDict, tuple]:
+    """Split a step's params into ``(template, references)`` for resolve_params.
+
+    The template is the read-only params with ``@@`` literals unescaped; each reference is
+    ``(location, text, root, path)``, location being the keys and indexes leading to it.
+    """
+    found, escaped = [], []
+    _scan(params, (), found, escaped)
+    template = params if isinstance(params, FrozenDict) and not escaped else freeze(_unescape(params))
+    references = []
+    for location, text in found:
+        try:
+            references.append((location, text, *parse(text)))
+        except BadReference as err:
+            # Validation reports this earlier; a definition that skipped validation fails
+            # when the step runs, like any other resolution error.
+            references.append((location, text, None, str(err)))
+    return template, tuple(references)
+
+
+def resolve_params(template: Mapping, references: tuple, context: Mapping, step: str) -> dict:
+    """Return a fresh params dict with every reference replaced by its value in ``context``.
+
+    Raises ParameterResolutionError naming the step, the param path, the reference and the
+    missing piece. Neither the context nor the template is changed.
+    """
+    params = dict(template)
+    for location, text, root, path in references:
+        if root is None:
+            raise ParameterResolutionError(f"{step}: {param_path(location)}: {path}", step=step)
+        try:
+            value = context[root]
+            for key in path:
+                if isinstance(value, dict):
+                    value = value[key]
+                elif isinstance(value, list) and key.isascii() and key.isdigit():
+                    value = value[int(key)]
+                else:
+                    raise TypeError(key)
+        except (KeyError, IndexError, TypeError) as err:
+            raise ParameterResolutionError(
+                f'{step}: {param_path(location)}: "{text}": {explain(context, root, path)}', step=step
+            ) from err
+        if len(location) == 1:
+            params[location[0]] = value
+        else:
+            _place(params, location, value)
+    return params
+
+
+def resolve(params: Mapping, context: Mapping, step: str = "step") -> dict:
+    """Resolve ``params`` against ``context`` in one go (compile_params + resolve_params)."""
+    return resolve_params(*compile_params(params), context, step)
+
+
+def param_path(location: tuple) -> str:
+    return "params" + "".join(f"[{k}]" if type(k) is int else key_path(k) for k in location)
+
+
+def explain(context: Mapping, root: str, path: tuple[str, ...]) -> str:
+    """Say which piece of a reference is missing from ``context`` (the slow path, after a failure)."""
+    if root not in context:
+        return f"no step named {root} has run before this one"
+    owner = {"_input": "the run input", "_runtime": "the run's runtime data"}.get(root, f"{root}'s result")
+    value = context[root]
+    for depth, key in enumerate(path):
+        where = owner if depth == 0 else f"{owner} at {'.'.join(path[:depth])}"
+        if isinstance(value, dict):
+            if key not in value:
+                keys = [str(k) for k in list(value)[:10]] + (["..."] if len(value) > 10 else [])
+                has = f"it has: {', '.join(keys)}" if keys else "it is empty"
+                return f'{where} has no key "{key}" ({has})'
+            value = value[key]
+        elif isinstance(value, list):
+            if not (key.isascii() and key.isdigit()):
+                return f'{where} is a list, and "{key}" is not an item number (0, 1, ...)'
+            if int(key) >= len(value):
+                return f"{where} has no item {int(key)} (it has {len(value)} items)"
+            value = value[int(key)]
+        else:
+            return f'{where} is {type(value).__name__}, not an object or a list, so it has no "{key}"'
+    return "it could not be resolved"
+
+
+def _scan(value, location, found, escaped) -> None:
+    if isinstance(value, str):
+        if value[:1] == "@":
+            (escaped if value[:2] == "@@" else found).append((location, value))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _scan(item, (*location, key), found, escaped)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _scan(item, (*location, index), found, escaped)
+
+
+def _unescape(value):
+    if isinstance(value, str):
+        return value[1:] if value[:2] == "@@" else value
+    if isinstance(value, dict):
+        return {key: _unescape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unescape(item) for item in value]
+    return value
+
+
+def _place(params: dict, location: tuple, value) -> None:
+    # The containers on the way are copied, so the read-only template is never touched.
+    target = params
+    for key in location[:-1]:
+        child = target[key]
+        target[key] = child = dict(child) if isinstance(child, dict) else list(child)
+        target = child
+    target[location[-1]] = value

@@ -1,0 +1,3 @@
+class Dicty(dict):
+    def __init__(self, logger) -> None:
+        super().__init__()

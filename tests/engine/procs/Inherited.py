@@ -1,0 +1,5 @@
+from tests.engine.procs.Echo import Echo
+
+
+class Inherited(Echo):
+    pass
