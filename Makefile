@@ -22,7 +22,7 @@ $(VENV)/.installed-runtime: requirements.txt | $(VENV)/bin/python
 	$(PY) -m pip install -q -r requirements.txt
 	@touch $@
 
-$(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(VENV)/bin/python
+$(VENV)/.installed-dev: requirements-dev.txt requirements-celery.txt requirements.txt | $(VENV)/bin/python
 	@scripts/system-packages build
 	$(PY) -m pip install -q -r requirements-dev.txt
 	@touch $(VENV)/.installed-runtime $@

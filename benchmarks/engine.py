@@ -3,13 +3,16 @@
 Run from the repository root:  .venv/bin/python benchmarks/engine.py
 """
 
+import os
+import sys
+
+# Run as a script, this directory comes first on sys.path, where benchmarks/logging.py
+# would shadow the standard library's logging: the repository root goes there instead.
+sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 import logging
 import statistics
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.procs.Step import Step
 from runner.engine import RunListener, run_flow, validate_flow

@@ -51,6 +51,7 @@ class Flow(models.Model):
         ordering = ["flow_name"]
         base_manager_name = "all_objects"
         default_manager_name = "objects"
+        permissions = [("run_flow", "Can run flows")]
 
     def __str__(self) -> str:
         return self.flow_name

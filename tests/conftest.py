@@ -15,7 +15,9 @@ def _empty_wf_tables_after_transactional_tests(request):
     # Django's flush between transactional tests skips unmanaged tables; empty them here
     # so no test sees another's rows.
     yield
-    if {"transactional_db", "live_server"} & set(request.fixturenames):
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and (marker.kwargs.get("transaction") or marker.args[:1] == (True,))
+    if transactional or {"transactional_db", "live_server"} & set(request.fixturenames):
         from django.db import connection
 
         with connection.cursor() as cursor:

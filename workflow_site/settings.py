@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_tasks_db",
     "flows",
     "runner",
 ]
@@ -171,5 +172,22 @@ WORKFLOW_LOG_FILE = os.environ.get("WORKFLOW_LOG_FILE", str(BASE_DIR / "logs" / 
 WORKFLOW_LOG_LEVEL = os.environ.get("WORKFLOW_LOG_LEVEL", "DEBUG")
 WORKFLOW_LOG_MAX_BYTES = envint("WORKFLOW_LOG_MAX_BYTES", 10 * 1024 * 1024)
 WORKFLOW_LOG_BACKUP_COUNT = envint("WORKFLOW_LOG_BACKUP_COUNT", 5)
+# A running run stamps its heartbeat this often; one silent for WORKFLOW_WORKER_LOST_SECONDS
+# is marked failed ("worker lost").
+WORKFLOW_HEARTBEAT_SECONDS = envint("WORKFLOW_HEARTBEAT_SECONDS", 5)
+WORKFLOW_WORKER_LOST_SECONDS = envint("WORKFLOW_WORKER_LOST_SECONDS", 30)
+# Where runs are queued: "db" (Django tasks in this database, `manage.py db_worker`) or
+# "celery" (`celery -A workflow_site worker`, broker CELERY_BROKER_URL).
+WORKFLOW_QUEUE = os.environ.get("WORKFLOW_QUEUE", "db")
+if WORKFLOW_QUEUE not in ("db", "celery"):
+    raise ImproperlyConfigured(f"WORKFLOW_QUEUE must be db or celery, got {WORKFLOW_QUEUE!r}")
+# Flows that must not overlap: a run request while one is queued or running is skipped.
+WORKFLOW_SKIP_IF_RUNNING = envlist("WORKFLOW_SKIP_IF_RUNNING", "")
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+CELERY_TASK_ACKS_LATE = True  # a message whose worker died is delivered again; the claim dedups
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Records waiting for the wf_syslog writer; beyond this they are dropped and counted.
 WORKFLOW_LOG_QUEUE_SIZE = envint("WORKFLOW_LOG_QUEUE_SIZE", 100_000)

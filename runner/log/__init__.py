@@ -1,0 +1,175 @@
+"""Workflow logging (SPEC L): one Log object writing to the console, a rotating file and wf_syslog.
+
+In the order of the seed's lifecycle (section 11):
+
+    setup_logging()              # at start-up, before the database is needed
+    attach_database_handler()    # once the database is configured
+    since = max_log_id()
+    logger = run_logger(run.pk)  # the engine and the procedures log through it
+    ...
+    flush_logs()
+    first_id, last_id = log_id_range(run.pk, since)
+
+Only the "workflow" logger hierarchy goes through the Log object; docs/logging.md has the
+decisions (what reaches wf_syslog, a full queue, a database that is down).
+"""
+
+import atexit
+import logging
+import sys
+import threading
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Max
+
+from runner.log.db_handler import DatabaseHandler
+from runner.log.formatting import LOG_FORMAT, LineFormatter
+from runner.log.pipeline import ConsoleHandler, LogPipeline, SharedRotatingFileHandler
+
+__all__ = [
+    "LOG_FORMAT",
+    "attach_database_handler",
+    "flush_logs",
+    "log_id_range",
+    "max_log_id",
+    "run_logger",
+    "run_logger_name",
+    "setup_logging",
+    "shutdown_logging",
+]
+
+ROOT_LOGGER = "workflow"
+RUN_LOGGER = "workflow.run"
+SHUTDOWN_TIMEOUT = 10.0
+
+_lock = threading.Lock()
+_pipeline: LogPipeline | None = None
+_atexit_registered = False
+
+
+def setup_logging() -> None:
+    """Build the Log object (console and rotating file) on the "workflow" logger, once per
+    process; later calls do nothing. Its threads start in whichever process first logs."""
+    global _atexit_registered
+    with _lock:
+        _setup()
+        if not _atexit_registered:
+            atexit.register(shutdown_logging)
+            _atexit_registered = True
+
+
+def attach_database_handler() -> None:
+    """Also write the "workflow" records to wf_syslog, from now on; once per process.
+
+    The writer connects on its own, in its own thread: if the database does not answer,
+    it says so on stderr and keeps retrying, and the console and file go on regardless.
+    """
+    setup_logging()
+    using = getattr(settings, "WORKFLOW_LOG_DATABASE", DEFAULT_DB_ALIAS)
+    if using not in connections:
+        raise ImproperlyConfigured(f"WORKFLOW_LOG_DATABASE is {using!r}, which is not in DATABASES.")
+    with _lock:
+        pipeline = _setup()
+        if pipeline.database is None:
+            pipeline.attach_database(DatabaseHandler(using=using, capacity=settings.WORKFLOW_LOG_QUEUE_SIZE))
+
+
+def run_logger_name(run_id: object) -> str:
+    return f"{RUN_LOGGER}.{run_id}"
+
+
+class _RunLogger(logging.Logger):
+    def getChild(self, suffix: str) -> logging.Logger:
+        # Logger.getChild would register the child, and a placeholder for this run, with
+        # the logging manager for the life of the process.
+        child = _RunLogger(f"{self.name}.{suffix}")
+        child.parent = self
+        return child
+
+
+def run_logger(run_id: object) -> logging.Logger:
+    """The logger of one run, `workflow.run.<run_id>`, propagating to "workflow".
+
+    It is not registered with the logging manager (logging.getLogger keeps every logger
+    forever), so a worker that runs millions of flows keeps none of them.
+    """
+    logger = _RunLogger(run_logger_name(run_id))
+    logger.parent = logging.getLogger(RUN_LOGGER)
+    return logger
+
+
+def flush_logs(timeout: float = 10.0) -> bool:
+    """Block until every record logged so far is on the console, in the file and in
+    wf_syslog. False at the timeout, or at once while the database is unreachable."""
+    pipeline = _pipeline
+    return True if pipeline is None else pipeline.drain(timeout)
+
+
+def max_log_id() -> int:
+    """The newest wf_syslog id (0 when empty); take it before a run to bound log_id_range."""
+    return _syslog().aggregate(last=Max("id"))["last"] or 0
+
+
+def log_id_range(run_id: object, since_id: int | None = None) -> tuple[int | None, int | None]:
+    """The first and last wf_syslog ids written by the run's logger after `since_id`;
+    (None, None) when it wrote nothing. Call it after flush_logs(), outside a transaction
+    (on MySQL a transaction's snapshot may predate the writer's rows)."""
+    ids = _syslog().filter(logger_name=run_logger_name(run_id)).order_by("id").values_list("id", flat=True)
+    if since_id is not None:
+        ids = ids.filter(id__gt=since_id)
+    return ids.first(), ids.last()
+
+
+def shutdown_logging() -> None:
+    """Flush, stop the threads and remove the Log object; also run at process exit."""
+    global _pipeline
+    with _lock:
+        pipeline, _pipeline = _pipeline, None
+    if pipeline is not None:
+        logging.getLogger(ROOT_LOGGER).removeHandler(pipeline)
+        pipeline.shutdown(SHUTDOWN_TIMEOUT)
+
+
+def _setup() -> LogPipeline:
+    global _pipeline
+    if _pipeline is None:
+        formatter = LineFormatter()
+        outputs: list[logging.Handler] = [ConsoleHandler()]
+        file_handler = _open_log_file()
+        if file_handler is not None:
+            outputs.append(file_handler)
+        for handler in outputs:
+            handler.setFormatter(formatter)
+        _pipeline = LogPipeline(outputs, queue_size=settings.WORKFLOW_LOG_QUEUE_SIZE)
+        logger = logging.getLogger(ROOT_LOGGER)
+        logger.setLevel(settings.WORKFLOW_LOG_LEVEL.upper())
+        logger.addHandler(_pipeline)
+    return _pipeline
+
+
+def _open_log_file() -> logging.Handler | None:
+    path = Path(settings.WORKFLOW_LOG_FILE)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SharedRotatingFileHandler(
+            path,
+            maxBytes=settings.WORKFLOW_LOG_MAX_BYTES,
+            backupCount=settings.WORKFLOW_LOG_BACKUP_COUNT,
+            encoding="utf-8",
+            errors="backslashreplace",
+        )
+    except OSError as err:
+        # Logging never stops a workflow (seed, section 12): say why and keep the console.
+        print(f"workflow logging: cannot open {path} ({err}); logging to the console only", file=sys.stderr)
+        return None
+
+
+def _syslog():
+    # Imported here so that setup_logging() works before the app registry is ready: the
+    # Log object comes before the database in the lifecycle.
+    from flows.models import SysLog
+
+    return SysLog.objects.using(getattr(settings, "WORKFLOW_LOG_DATABASE", DEFAULT_DB_ALIAS))

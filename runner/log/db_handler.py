@@ -1,0 +1,303 @@
+"""The wf_syslog handler (SPEC L-3): a bounded buffer and a writer thread with its own connection."""
+
+import collections
+import contextlib
+import contextvars
+import itertools
+import logging
+import os
+import sys
+import threading
+import time
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connections, transaction
+
+from runner.log.formatting import LineFormatter, stored_message
+
+NOTICE_LOGGER = "workflow.log"
+BATCH_SIZE = 1000
+RETRY_FIRST = 0.25  # seconds; doubled after each failed attempt, up to RETRY_MAX
+RETRY_MAX = 30.0
+# MEDIUMTEXT holds 16 MB; a message longer than this keeps its head and its tail.
+MESSAGE_LIMIT = 1_000_000
+
+Row = tuple[float, str, str, str]  # created (epoch seconds), level, logger name, message
+
+
+def _notice(message: str) -> Row:
+    return (time.time(), "WARNING", NOTICE_LOGGER, message)
+
+
+def _describe(error: BaseException) -> str:
+    return " ".join(f"{type(error).__name__}: {error}".split())
+
+
+def _storable(message: str) -> str:
+    if len(message) > MESSAGE_LIMIT:
+        half = MESSAGE_LIMIT // 2
+        cut = len(message) - 2 * half
+        message = f"{message[:half]}\n[... {cut} characters cut ...]\n{message[-half:]}"
+    try:
+        message.encode()
+    except UnicodeEncodeError:
+        # Lone surrogates (bytes decoded with surrogateescape) cannot be sent to the database.
+        message = message.encode(errors="backslashreplace").decode()
+    return message
+
+
+def _say(line: str) -> None:
+    with contextlib.suppress(Exception):  # No stderr left to complain to.
+        print(f"workflow logging: {line}", file=sys.stderr, flush=True)
+
+
+class DatabaseHandler(logging.Handler):
+    """Buffers rows (at most `capacity`) for a writer thread that inserts them in batches,
+    each batch one transaction on the writer's own connection to `using`.
+
+    emit never waits for the database: a full buffer drops the record and counts it, and
+    the count is written later as one WARNING row. When the database does not answer, the
+    writer says so once on stderr, keeps the buffered rows and retries with a bounded
+    backoff; on success it writes them and says it resumed.
+    """
+
+    def __init__(self, *, using: str = "default", capacity: int = 100_000) -> None:
+        super().__init__()
+        self.using = using
+        self.capacity = capacity
+        self.setFormatter(LineFormatter())
+        self._pid: int | None = None
+        self._writer_ident: int | None = None
+        self._stopped = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # The database layer's own records, and anything logged while writing, would feed
+        # back into the writer.
+        if record.name == "django.db" or record.name.startswith("django.db."):
+            return False
+        if self._writer_ident is not None and record.thread == self._writer_ident:
+            return False
+        return bool(super().filter(record))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.emit_batch([record])
+
+    def emit_batch(self, records: list[logging.LogRecord]) -> None:
+        """Buffer the rows of these records; called from one thread (the listener)."""
+        try:
+            if self._stopped:
+                return
+            if self._pid != os.getpid():
+                self._start()
+            rows = [
+                (record.created, record.levelname, record.name, stored_message(record, self.formatter))
+                for record in records
+                if self.filter(record)
+            ]
+            with self._lock:
+                room = max(self.capacity - len(self._buffer), 0)
+                if len(rows) > room:
+                    self._dropped += len(rows) - room
+                    rows = rows[:room]
+                was_empty = not self._buffer
+                self._buffer.extend(rows)
+                self._enqueued += len(rows)
+                if was_empty and rows:
+                    self._rows_ready.notify()
+        except Exception:
+            self.handleError(records[0])
+
+    def mark(self) -> int | None:
+        """A position to wait_written() for: every row buffered so far. None when this
+        process has buffered nothing."""
+        if self._pid != os.getpid():
+            return None
+        with self._lock:
+            return self._enqueued
+
+    def wait_written(self, mark: int, timeout: float) -> bool:
+        """True once the rows up to `mark` are written; False at the timeout, or at once
+        while the database is unreachable."""
+        with self._lock:
+            self._progress.wait_for(
+                lambda: self._done >= mark or self._down_since is not None, max(timeout, 0)
+            )
+            return self._done >= mark
+
+    def wait_writing(self, timeout: float) -> bool:
+        """True once the database takes rows again (at once if it never stopped)."""
+        with self._lock:
+            return self._progress.wait_for(lambda: self._down_since is None, timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is buffered (one last attempt if the database is down), then stop."""
+        self._stopped = True
+        if self._pid == os.getpid():
+            with self._lock:
+                self._stopping = True
+                self._rows_ready.notify_all()
+            self._thread.join(timeout)
+            self._pid = None
+        super().close()
+
+    def _start(self) -> None:
+        # First record in this process (a forked child inherits the parent's buffer and
+        # locks, possibly held, but not its writer): start afresh.
+        self._lock = threading.Lock()
+        self._rows_ready = threading.Condition(self._lock)
+        self._progress = threading.Condition(self._lock)
+        self._buffer: collections.deque[Row] = collections.deque()
+        self._enqueued = self._done = self._dropped = 0
+        self._down_since: float | None = None
+        self._stopping = False
+        # A fresh context: Django keeps connections per thread and per context, and the
+        # writer must never share the caller's connection (nor its transaction).
+        self._thread = threading.Thread(
+            target=contextvars.Context().run,
+            args=(self._write_loop,),
+            name="workflow-log-writer",
+            daemon=True,
+        )
+        self._thread.start()
+        self._writer_ident = self._thread.ident
+        self._pid = os.getpid()
+
+    def _write_loop(self) -> None:
+        from flows.models import SysLog
+
+        self._sql = (
+            f"INSERT INTO {SysLog._meta.db_table} (created_at, level, logger_name, message) "
+            "VALUES (%s, %s, %s, %s)"
+        )
+        retry_in = RETRY_FIRST
+        try:
+            while True:
+                rows, dropped, stopping = self._next_batch()
+                notices = [_notice(f"{dropped} log records dropped (queue full)")] if dropped else []
+                if self._down_since is not None:
+                    notices.append(_notice(self._outage_notice()))
+                if not rows and not notices:
+                    return
+                error = self._insert(rows + notices)
+                if error is None:
+                    self._written(len(rows))
+                    retry_in = RETRY_FIRST
+                    continue
+                with self._lock:
+                    self._dropped += dropped
+                self._went_down(error)
+                if stopping:
+                    self._abandon()
+                    return
+                with self._lock:
+                    if not self._stopping:
+                        self._rows_ready.wait(retry_in)
+                retry_in = min(retry_in * 2, RETRY_MAX)
+        finally:
+            self._disconnect()
+
+    def _next_batch(self) -> tuple[list[Row], int, bool]:
+        with self._lock:
+            while not (self._buffer or self._dropped or self._stopping):
+                self._rows_ready.wait()
+            rows = list(itertools.islice(self._buffer, BATCH_SIZE))
+            dropped, self._dropped = self._dropped, 0
+            return rows, dropped, self._stopping
+
+    def _insert(self, rows: list[Row]) -> BaseException | None:
+        """Write the rows; the error when the database takes no row at all."""
+        try:
+            self._execute(rows)
+            return None
+        except Exception as err:
+            error = err
+        self._disconnect()
+        try:
+            # A plain row, rolled back: does the database take any row at the moment?
+            self._execute([_notice("probe")], probe=True)
+        except Exception:
+            self._disconnect()
+            return error
+        try:
+            # It does, on a fresh connection (the server may have closed an idle one).
+            self._execute(rows)
+            return None
+        except Exception as err:
+            error = err
+        # Some rows themselves are refused (a legacy column too short, say): write the
+        # others one by one and report the count, rather than retry them forever.
+        refused = 0
+        for row in rows:
+            try:
+                self._execute([row])
+            except Exception:
+                refused += 1
+        message = f"{refused} log records could not be written to wf_syslog ({_describe(error)})"
+        _say(message)
+        with contextlib.suppress(Exception):
+            self._execute([_notice(message)])
+        return None
+
+    def _execute(self, rows: list[Row], *, probe: bool = False) -> None:
+        connection = connections[self.using]
+        # What DateTimeField.get_db_prep_value makes of an aware datetime (naive, in the
+        # connection's time zone), built directly: a third of the cost, per row.
+        tz = connection.timezone if settings.USE_TZ else None
+        adapt = connection.ops.adapt_datetimefield_value
+        params = [
+            (
+                adapt(datetime.fromtimestamp(created, tz).replace(tzinfo=None)),
+                level[:16],
+                name[:255],
+                _storable(message),
+            )
+            for created, level, name, message in rows
+        ]
+        with transaction.atomic(using=self.using), connection.cursor() as cursor:
+            cursor.executemany(self._sql, params)
+            transaction.set_rollback(probe, using=self.using)
+
+    def _disconnect(self) -> None:
+        # Broken or gone already, maybe; either way the next attempt opens a new connection.
+        with contextlib.suppress(Exception):
+            connections[self.using].close()
+
+    def _written(self, count: int) -> None:
+        with self._lock:
+            for _ in range(count):
+                self._buffer.popleft()
+            self._done += count
+            resumed = self._down_since is not None
+            self._down_since = None
+            self._progress.notify_all()
+        if resumed:
+            _say("writing to wf_syslog again; the records kept meanwhile are written")
+
+    def _went_down(self, error: BaseException) -> None:
+        with self._lock:
+            first = self._down_since is None
+            if first:
+                self._down_since = time.time()
+                self._down_error = _describe(error)
+            self._progress.notify_all()
+        if first:
+            _say(
+                f"cannot write to wf_syslog ({self._down_error}); logging to console and file only, "
+                f"keeping up to {self.capacity} records to write when the database answers"
+            )
+
+    def _outage_notice(self) -> str:
+        return (
+            f"wf_syslog was unreachable for {time.time() - self._down_since:.1f} s ({self._down_error}); "
+            "the records logged meanwhile were kept and written late"
+        )
+
+    def _abandon(self) -> None:
+        with self._lock:
+            lost = len(self._buffer)
+            self._buffer.clear()
+            self._done += lost
+            self._progress.notify_all()
+        if lost:
+            _say(f"{lost} records could not be written to wf_syslog before stopping; the log file has them")

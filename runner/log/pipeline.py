@@ -1,0 +1,224 @@
+"""The Log object (SPEC L-1): the caller's thread only enqueues; one listener thread formats
+each record and hands it to the console, the rotating file and the database handler."""
+
+import contextlib
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+from logging.handlers import RotatingFileHandler
+
+from runner.log.db_handler import NOTICE_LOGGER, DatabaseHandler
+
+LISTENER_BATCH = 1000
+
+
+class _BatchOutput:
+    """An output written a batch of records at a time: one write and one flush per batch."""
+
+    def emit_batch(self, records: list[logging.LogRecord]) -> None:
+        try:
+            self.write_text("".join([f"{self.format(record)}\n" for record in records]))
+        except Exception:
+            # Record by record, so that each failure is reported as the standard library does.
+            for record in records:
+                self.handle(record)
+
+
+class ConsoleHandler(_BatchOutput, logging.StreamHandler):
+    """Writes to whatever sys.stderr is when the records arrive (as the standard library's
+    last-resort handler does), so a redirected or captured stderr is honoured."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    def write_text(self, text: str) -> None:
+        with self.lock:
+            self.stream.write(text)
+            self.stream.flush()
+
+
+class SharedRotatingFileHandler(_BatchOutput, RotatingFileHandler):
+    """A rotating file several processes append to (runflow from cron, web, workers).
+
+    The size is checked once per batch, so a file may pass the limit by one batch. A
+    process that reaches the limit after another one already rotated the file reopens the
+    new file instead of rotating a second time.
+    """
+
+    def write_text(self, text: str) -> None:
+        with self.lock:
+            if self.stream is None:
+                self.stream = self._open()
+            position = self.stream.tell()
+            if self.maxBytes > 0 and position and position + len(text) >= self.maxBytes:
+                self._roll_over()
+            self.stream.write(text)
+            self.stream.flush()
+
+    def _roll_over(self) -> None:
+        try:
+            ours = os.fstat(self.stream.fileno()).st_ino == os.stat(self.baseFilename).st_ino
+        except OSError:
+            ours = False
+        if ours:
+            self.doRollover()
+        else:
+            self.stream.close()
+            self.stream = self._open()
+
+
+class _Flush:
+    __slots__ = ("db_mark", "done")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.db_mark: int | None = None
+
+
+_STOP = object()
+
+
+class LogPipeline(logging.Handler):
+    """The single handler the "workflow" logger holds.
+
+    In the caller's thread it only renders the message and enqueues a copy of the record
+    (a bounded queue: when full the record is dropped and counted, never waited for). A
+    listener thread, started lazily in whichever process logs, passes each record to the
+    output handlers and then to the database handler, which never blocks it.
+    """
+
+    def __init__(self, outputs: list[logging.Handler], *, queue_size: int) -> None:
+        super().__init__()
+        self.outputs = tuple(outputs)
+        self.database: DatabaseHandler | None = None
+        self.queue_size = queue_size
+        self._pid: int | None = None
+        self._stopped = False
+
+    def attach_database(self, handler: DatabaseHandler) -> None:
+        self.database = handler
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Handler.handle holds self.lock around this.
+        try:
+            if self._stopped:
+                return
+            if self._pid != os.getpid():
+                self._start()
+            if self._queue.qsize() >= self.queue_size:
+                self._dropped += 1
+                return
+            if self._dropped:
+                self._queue.put(self._drop_notice())
+            self._queue.put(self.prepare(record))
+        except Exception:
+            self.handleError(record)
+
+    @staticmethod
+    def prepare(record: logging.LogRecord) -> logging.LogRecord:
+        # A copy, so handlers further up the hierarchy (pytest's, a site's root handler) see
+        # the record untouched. The message is rendered now, while its arguments are as the
+        # caller passed them. exc_info stays for the listener to format: a traceback is fixed
+        # once raised (frames and line numbers are recorded in it), so its text is the same
+        # there, and its cost (tens of microseconds) stays out of the step.
+        copy = type(record).__new__(type(record))
+        copy.__dict__.update(record.__dict__)
+        copy.msg = record.getMessage()
+        copy.args = None
+        return copy
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until every record enqueued so far is written everywhere; False on timeout or
+        while the database is unreachable."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            if self._stopped or self._pid != os.getpid():
+                return True  # Nothing was logged in this process, or all of it is written.
+            if self._dropped:
+                self._queue.put(self._drop_notice())
+            marker = _Flush()
+            self._queue.put(marker)
+        if not marker.done.wait(timeout):
+            return False
+        if marker.db_mark is None:
+            return True
+        return self.database.wait_written(marker.db_mark, deadline - time.monotonic())
+
+    def shutdown(self, timeout: float) -> bool:
+        """Drain, then stop the listener and the database writer and close the outputs."""
+        written = self.drain(timeout)
+        with self.lock:
+            self._stopped = True
+            thread = self._thread if self._pid == os.getpid() else None
+            if thread is not None:
+                self._queue.put(_STOP)
+        if thread is not None:
+            thread.join(timeout)
+        if self.database is not None:
+            self.database.close(timeout)
+        for handler in self.outputs:
+            handler.close()
+        self.close()
+        return written
+
+    def _start(self) -> None:
+        # First record in this process: a forked child inherits the parent's queue but not
+        # its thread, so it gets its own of both.
+        self._queue = queue.SimpleQueue()
+        self._dropped = 0
+        self._thread = threading.Thread(target=self._listen, name="workflow-log-listener", daemon=True)
+        self._thread.start()
+        self._pid = os.getpid()
+
+    def _drop_notice(self) -> logging.LogRecord:
+        count, self._dropped = self._dropped, 0
+        return logging.LogRecord(
+            NOTICE_LOGGER,
+            logging.WARNING,
+            __file__,
+            0,
+            f"{count} log records dropped (queue full)",
+            None,
+            None,
+            func="emit",
+        )
+
+    def _listen(self) -> None:
+        while True:
+            items = [self._queue.get()]
+            while len(items) < LISTENER_BATCH and not self._queue.empty():
+                items.append(self._queue.get())
+            records = []
+            for item in items:
+                if isinstance(item, logging.LogRecord):
+                    records.append(item)
+                    continue
+                self._dispatch(records)
+                records = []
+                if item is _STOP:
+                    return
+                self._reached(item)
+            self._dispatch(records)
+
+    def _dispatch(self, records: list[logging.LogRecord]) -> None:
+        if not records:
+            return
+        for output in (*self.outputs, self.database):
+            # emit_batch reports its own failures; this thread must outlive them all.
+            with contextlib.suppress(Exception):
+                if output is not None:
+                    output.emit_batch(records)
+
+    def _reached(self, marker: _Flush) -> None:
+        # The records before the marker are on the console and in the file (each batch is
+        # flushed as it is written) and in the database handler's buffer.
+        if self.database is not None:
+            marker.db_mark = self.database.mark()
+        marker.done.set()

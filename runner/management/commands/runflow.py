@@ -1,0 +1,146 @@
+"""`manage.py runflow NAME`: run one flow now, in this process (SPEC R-1).
+
+Exit codes: 0 succeeded, 1 the run failed, 2 it could not start.
+"""
+
+import getpass
+import json
+import sys
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection
+
+from flows.validation import flow_diagnostics
+from runner import services
+from runner.engine import RunListener
+from runner.log import setup_logging
+from runner.models import Run
+
+EXIT_OK, EXIT_FAILED, EXIT_CANNOT_START = 0, 1, 2
+
+
+def parse_input(pairs: list[str], input_json: str | None) -> dict:
+    """Run input from --input-json, then --input key=value pairs (JSON values when they parse)."""
+    data: dict = {}
+    if input_json is not None:
+        try:
+            data = json.loads(input_json)
+        except json.JSONDecodeError as err:
+            raise services.CannotStart(f"--input-json is not valid JSON: {err}") from err
+        if not isinstance(data, dict):
+            raise services.CannotStart("--input-json must be a JSON object")
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise services.CannotStart(f"--input expects key=value, got {pair!r}")
+        try:
+            data[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            data[key] = raw
+    return data
+
+
+class TerminalProgress(RunListener):
+    """Step by step progress for a person watching a terminal."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def step_started(self, run, step) -> None:
+        self.stream.write(f"▶ {step.name} ({step.mod}.{step.method}) …\n")
+
+    def step_finished(self, run, step, result, duration) -> None:
+        self.stream.write(f"✔ {step.name} succeeded in {duration * 1000:.1f} ms\n")
+
+    def step_failed(self, run, step, error, duration) -> None:
+        self.stream.write(f"✘ {step.name} failed after {duration * 1000:.1f} ms: {error}\n")
+
+
+class Command(BaseCommand):
+    help = "Run a flow now. Exit code 0 succeeded, 1 the run failed, 2 it could not start."
+    requires_system_checks = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name", help="the flow's flow_name")
+        parser.add_argument(
+            "--input",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="run input; VALUE is parsed as JSON when it parses, else taken as a string (repeatable)",
+        )
+        parser.add_argument("--input-json", metavar="JSON", help="run input as one JSON object")
+        parser.add_argument("--check", action="store_true", help="validate the flow only; run nothing")
+        parser.add_argument(
+            "--json", action="store_true", dest="as_json", help="print one JSON object with the outcome"
+        )
+
+    def run_from_argv(self, argv):
+        # Bad options are "could not start" (2), with a one-line reason, like every other case.
+        try:
+            super().run_from_argv(argv)
+        except SystemExit as exit_:
+            if exit_.code not in (None, 0):
+                sys.exit(exit_.code if exit_.code in (1, 2) else EXIT_CANNOT_START)
+            raise
+
+    def handle(self, *args, name, input, input_json, check, as_json, **options):
+        try:
+            code = self._run(name, input, input_json, check, as_json)
+        except services.CannotStart as err:
+            for diagnostic in err.diagnostics:
+                self.stderr.write(f"  {diagnostic.code} at {diagnostic.path}: {diagnostic.message}")
+            self.stderr.write(f"runflow: cannot start: {err}")
+            if as_json:
+                self._print_json(None, name, "not_started", error=str(err))
+            code = EXIT_CANNOT_START
+        if code:
+            sys.exit(code)
+
+    def _run(self, name, pairs, input_json, check, as_json) -> int:
+        setup_logging()
+        run_input = parse_input(pairs, input_json)
+        try:
+            connection.ensure_connection()
+        except Exception as err:
+            raise services.CannotStart(f"database unavailable: {err}") from err
+        flow = services.runnable_flow(name)
+        if check:
+            diagnostics = flow_diagnostics(flow.flow_json)
+            if any(d.severity == "error" for d in diagnostics):
+                raise services.CannotStart(f"flow {name!r} is invalid", diagnostics)
+            self.stdout.write(f"flow {name!r} is valid ({len(diagnostics)} warning(s))")
+            return EXIT_OK
+        run = services.create_run(flow, input=run_input, trigger="cli", triggered_by=_os_user())
+        listeners = (TerminalProgress(self.stderr),) if not as_json and sys.stderr.isatty() else ()
+        run = services.execute_run(run.pk, listeners=listeners)
+        if as_json:
+            self._print_json(run.pk, name, run.status, run.context, run.error, run.failed_step)
+        elif listeners:
+            self.stderr.write(f"run {run.pk} {run.status} in {run.duration or 0:.3f} s")
+        if run.status == Run.Status.SUCCEEDED:
+            return EXIT_OK
+        self.stderr.write(f"runflow: run {run.pk} {run.status}: {_one_line(run.error)}")
+        return EXIT_FAILED
+
+    def _print_json(self, run_id, name, status, context=None, error="", failed_step="") -> None:
+        outcome = {
+            "run_id": run_id,
+            "flow": name,
+            "status": status,
+            "context": context,
+            "error": error or None,
+            "failed_step": failed_step or None,
+        }
+        self.stdout.write(json.dumps(outcome, ensure_ascii=False, default=repr))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -1,0 +1,89 @@
+"""Run records (SPEC R-2): one row per run from any entry point, one row per step."""
+
+from django.db import models
+
+
+class Run(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    # No foreign key: wf_flow belongs to another owner, and a row removed there by
+    # hand must not break the history kept here.
+    flow_id = models.BigIntegerField(null=True)
+    flow_name = models.CharField(max_length=128)
+    definition = models.TextField(help_text="The exact flow JSON that ran.")
+    input = models.JSONField(default=dict, blank=True)
+    trigger = models.CharField(max_length=16)
+    triggered_by = models.CharField(max_length=150, blank=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    context = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+    failed_step = models.CharField(max_length=128, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    worker = models.CharField(max_length=200, blank=True, help_text="host:pid that executed it.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    log_first_id = models.BigIntegerField(null=True, blank=True)
+    log_last_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["flow_name", "-id"], name="run_flow_recent"),
+            models.Index(fields=["status", "-id"], name="run_status_recent"),
+            models.Index(fields=["status", "heartbeat_at"], name="run_status_heartbeat"),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} of {self.flow_name} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class RunStep(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
+    index = models.PositiveIntegerField()
+    name = models.CharField(max_length=128)
+    status = models.CharField(max_length=16, choices=Status, default=Status.RUNNING)
+    started_at = models.DateTimeField()
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="runstep_unique_index")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+
+class FlowGate(models.Model):
+    """One lockable row per flow name: run requests of a flow take its lock in turn,
+    so "skip if running" holds across the CLI, the web and every machine."""
+
+    flow_name = models.CharField(max_length=128, unique=True)
+
+    def __str__(self) -> str:
+        return self.flow_name

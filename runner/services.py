@@ -1,0 +1,235 @@
+"""Starting and executing runs: the one path every entry point (CLI, web, workers) takes."""
+
+import logging
+import os
+import socket
+import traceback
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from flows.models import Flow
+from flows.validation import flow_errors
+from runner import engine, queue
+from runner import log as runlog
+from runner.heartbeat import Heartbeat
+from runner.jsonsafe import storable_result
+from runner.models import FlowGate, Run
+from runner.recording import RunRecorder
+
+logger = logging.getLogger(__name__)
+
+
+class CannotStart(Exception):
+    """The run cannot start: unknown, deleted, disabled or invalid flow, bad input."""
+
+    def __init__(self, message: str, diagnostics: list | None = None) -> None:
+        super().__init__(message)
+        self.diagnostics = diagnostics or []
+
+
+def runnable_flow(name: str) -> Flow:
+    """The enabled, not deleted flow called name, or CannotStart saying why not."""
+    flow = Flow.all_objects.filter(flow_name=name).first()
+    if flow is None:
+        raise CannotStart(f"flow {name!r} not found")
+    if flow.deleted:
+        raise CannotStart(f"flow {name!r} is deleted")
+    if not flow.enabled:
+        raise CannotStart(f"flow {name!r} is disabled")
+    return flow
+
+
+CONCURRENCY_POLICIES = ("allow", "skip_if_running")
+
+
+class Skipped(CannotStart):
+    """The flow is already queued or running and its policy is skip_if_running."""
+
+
+def concurrency_policy(flow_name: str, requested: str | None = None) -> str:
+    if requested is not None:
+        if requested not in CONCURRENCY_POLICIES:
+            raise CannotStart(f"concurrency must be one of {', '.join(CONCURRENCY_POLICIES)}")
+        return requested
+    return "skip_if_running" if flow_name in settings.WORKFLOW_SKIP_IF_RUNNING else "allow"
+
+
+def create_run(
+    flow: Flow, *, input: dict, trigger: str, triggered_by: str, concurrency: str | None = None
+) -> Run:
+    """A queued run record of the flow, after checking that it can run and may start now."""
+    errors = flow_errors(flow.flow_json)
+    if errors:
+        raise CannotStart(f"flow {flow.flow_name!r} is invalid: {len(errors)} problem(s)", errors)
+    if not isinstance(input, dict):
+        raise CannotStart("the run input must be a JSON object")
+    policy = concurrency_policy(flow.flow_name, concurrency)
+    with transaction.atomic():
+        if policy == "skip_if_running":
+            _lock_gate(flow.flow_name)
+            active = Run.objects.filter(flow_name=flow.flow_name, status__in=Run.ACTIVE).first()
+            if active is not None:
+                raise Skipped(f"flow {flow.flow_name!r} is already {active.status} (run {active.pk})")
+        return Run.objects.create(
+            flow_id=flow.pk,
+            flow_name=flow.flow_name,
+            definition=flow.flow_json,
+            input=input,
+            trigger=trigger,
+            triggered_by=triggered_by,
+        )
+
+
+def _lock_gate(flow_name: str) -> None:
+    # The row lock serializes run requests of one flow on MySQL; on SQLite the
+    # IMMEDIATE transaction already holds the database's single write lock.
+    try:
+        with transaction.atomic():
+            FlowGate.objects.get_or_create(flow_name=flow_name)
+    except IntegrityError:
+        pass  # another request created it first
+    FlowGate.objects.select_for_update().get(flow_name=flow_name)
+
+
+def start_run(flow: Flow, **kwargs) -> Run:
+    """Create a queued run and hand it to the queue; a worker executes it (SPEC R-3)."""
+    with transaction.atomic():
+        run = create_run(flow, **kwargs)
+        if settings.WORKFLOW_QUEUE == "db":
+            # Same database, same transaction: the run and its task row commit together.
+            queue.enqueue_run(run.pk)
+        else:
+            transaction.on_commit(lambda: _enqueue_or_fail(run.pk))
+    return run
+
+
+def _enqueue_or_fail(run_id: int) -> None:
+    try:
+        queue.enqueue_run(run_id)
+    except Exception as err:
+        Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
+            status=Run.Status.FAILED, error=f"could not queue the run: {err}", finished_at=timezone.now()
+        )
+        raise CannotStart(f"could not queue the run: {err}") from err
+
+
+def request_cancel(run_id: int) -> Run:
+    """Cancel a run: a queued one never starts, a running one stops before its next step."""
+    Run.objects.filter(pk=run_id, status__in=Run.ACTIVE).update(cancel_requested=True)
+    Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
+        status=Run.Status.CANCELLED, error="cancelled before it started", finished_at=timezone.now()
+    )
+    return Run.objects.get(pk=run_id)
+
+
+def reap_lost_runs() -> int:
+    """Mark failed every running run whose heartbeat stopped: its worker died."""
+    now = timezone.now()
+    return Run.objects.filter(
+        status=Run.Status.RUNNING,
+        heartbeat_at__lt=now - timedelta(seconds=settings.WORKFLOW_WORKER_LOST_SECONDS),
+    ).update(status=Run.Status.FAILED, error="worker lost", finished_at=now)
+
+
+def watch_run(run_id: int) -> str:
+    """Worker-side check of a running run, repeated until it ends."""
+    reap_lost_runs()
+    status = Run.objects.filter(pk=run_id).values_list("status", flat=True).first()
+    if status == Run.Status.RUNNING:
+        queue.schedule_watch(run_id, settings.WORKFLOW_WORKER_LOST_SECONDS)
+    return status or "unknown"
+
+
+def claim(run_id: int) -> bool:
+    """Take a queued run for execution; exactly one caller wins, however often it is asked."""
+    return (
+        Run.objects.filter(pk=run_id, status=Run.Status.QUEUED, cancel_requested=False).update(
+            status=Run.Status.RUNNING,
+            started_at=timezone.now(),
+            heartbeat_at=timezone.now(),
+            worker=f"{socket.gethostname()}:{os.getpid()}",
+        )
+        == 1
+    )
+
+
+def execute_run(run_id: int, listeners: tuple = ()) -> Run:
+    """Claim the run and execute it with the engine; returns the run as it ended.
+
+    A run that another worker claimed, or that was cancelled before starting, is returned
+    untouched (a queued-but-cancelled one is marked cancelled here).
+    """
+    if not claim(run_id):
+        Run.objects.filter(pk=run_id, status=Run.Status.QUEUED, cancel_requested=True).update(
+            status=Run.Status.CANCELLED, finished_at=timezone.now()
+        )
+        return Run.objects.get(pk=run_id)
+    run = Run.objects.get(pk=run_id)
+    _watch_quietly(run.pk)
+    runlog.setup_logging()
+    runlog.attach_database_handler()
+    first_log_id = _quietly(runlog.max_log_id)
+    recorder = RunRecorder(run)
+    context = {"_runtime": {"run_id": run.pk, "flow_name": run.flow_name}, "_input": run.input}
+    try:
+        definition, diagnostics = engine.validate_flow(
+            run.definition, packages=settings.WORKFLOW_PROCEDURE_PACKAGES
+        )
+        if definition is None:
+            raise engine.FlowError("the definition is invalid: " + "; ".join(d.message for d in diagnostics))
+        with Heartbeat(run.pk) as heartbeat:
+            context = engine.run_flow(
+                definition,
+                logger=runlog.run_logger(run.pk),
+                packages=settings.WORKFLOW_PROCEDURE_PACKAGES,
+                run_id=run.pk,
+                flow_name=run.flow_name,
+                input=run.input,
+                listeners=(recorder, *listeners),
+                should_cancel=heartbeat.cancelled,
+            )
+        run.status = Run.Status.SUCCEEDED
+    except engine.RunCancelled:
+        run.status, run.error = Run.Status.CANCELLED, "cancelled by request"
+    except Exception as err:
+        run.status = Run.Status.FAILED
+        _record_failure(run, err)
+    run.context = {**{k: storable_result(v) for k, v in context.items()}, **recorder.results}
+    run.finished_at = timezone.now()
+    runlog.flush_logs()
+    run.log_first_id, run.log_last_id = _quietly(runlog.log_id_range, run.pk, first_log_id) or (None, None)
+    run.save()
+    return run
+
+
+def _quietly(read, *args):
+    # The log table may be unreachable while the run's own database is fine: a run never
+    # fails for want of its log id range (its lines are still found by logger name).
+    try:
+        return read(*args)
+    except Exception:
+        logger.warning("could not read wf_syslog ids", exc_info=True)
+        return None
+
+
+def _watch_quietly(run_id: int) -> None:
+    # Liveness is checked by another worker later; a queue that cannot take the check
+    # (e.g. no broker for an in-process CLI run) must not stop the run itself.
+    try:
+        delay = settings.WORKFLOW_WORKER_LOST_SECONDS + settings.WORKFLOW_HEARTBEAT_SECONDS
+        queue.schedule_watch(run_id, delay)
+    except Exception:
+        logger.warning("could not schedule the liveness check of run %s", run_id, exc_info=True)
+
+
+def _record_failure(run: Run, err: Exception) -> None:
+    cause = err.__cause__ if isinstance(err, engine.FlowError) and err.__cause__ else err
+    run.error = str(err) or type(err).__name__
+    run.traceback = "".join(traceback.format_exception(cause))
+    run.failed_step = getattr(err, "step", None) or ""
+    if not isinstance(err, engine.FlowError):
+        # Not a flow's own failure: a bug on our side, worth the operator's attention.
+        logger.exception("run %s failed outside the flow", run.pk)

@@ -1,0 +1,39 @@
+import threading
+import time
+
+
+class Testing:
+    """Tiny procedures for the run tests."""
+
+    def __init__(self, logger) -> None:
+        self.logger = logger
+
+    def echo(self, context: dict, params: dict) -> dict:
+        self.logger.info("echo %s", params)
+        return dict(params)
+
+    def boom(self, context: dict, params: dict) -> dict:
+        raise ValueError(params.get("why", "boom"))
+
+    def not_a_dict(self, context: dict, params: dict) -> dict:
+        return ["a", "list"]
+
+    def sleep(self, context: dict, params: dict) -> dict:
+        time.sleep(params.get("seconds", 0.1))
+        return {"slept": params.get("seconds", 0.1)}
+
+    def wait_for_file(self, context: dict, params: dict) -> dict:
+        # Lets a test hold a step "running" until it says so, without guessing a duration.
+        path, deadline = params["path"], time.monotonic() + params.get("timeout", 30)
+        event = threading.Event()
+        while not event.wait(0.05):
+            try:
+                with open(path):
+                    return {"released": True}
+            except FileNotFoundError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{path} never appeared") from None
+        return {}
+
+    def unjsonable(self, context: dict, params: dict) -> dict:
+        return {"when": object(), "big": "x" * params.get("size", 10)}

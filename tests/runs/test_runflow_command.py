@@ -1,0 +1,263 @@
+import json
+import os
+import pty
+import re
+import subprocess
+import sys
+
+import pytest
+
+from flows.models import SysLog
+from runner.models import Run
+from tests.runs.conftest import EXAMPLE, ROOT, child_env, make_flow, step
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SEED_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO Kt prt msg=hello$", re.MULTILINE)
+
+
+def test_seed_example_succeeds_with_exit_code_0(runflow):
+    make_flow("example", *EXAMPLE)
+
+    result = runflow("example", "--json")
+
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout)
+    assert outcome["status"] == "succeeded"
+    assert outcome["context"]["step2"] == {"msg": "hello"}
+    assert (outcome["error"], outcome["failed_step"]) == (None, None)
+
+
+def test_json_output_is_one_object_with_the_stable_keys(runflow):
+    make_flow("example", *EXAMPLE)
+
+    outcome = json.loads(runflow("example", "--json").stdout)
+
+    assert set(outcome) == {"run_id", "flow", "status", "context", "error", "failed_step"}
+    assert outcome["flow"] == "example"
+
+
+def test_procedure_log_line_reaches_wf_syslog_under_the_run_logger(runflow):
+    make_flow("example", *EXAMPLE)
+
+    run_id = json.loads(runflow("example", "--json").stdout)["run_id"]
+
+    messages = SysLog.objects.filter(logger_name=f"workflow.run.{run_id}").values_list("message", flat=True)
+    assert "msg=hello" in list(messages)
+
+
+def test_console_line_has_the_seed_format(runflow):
+    make_flow("example", *EXAMPLE)
+
+    result = runflow("example")
+
+    assert SEED_LINE.search(result.stderr), result.stderr
+
+
+def test_run_record_keeps_the_definition_trigger_steps_and_log_range(runflow):
+    flow = make_flow("example", *EXAMPLE)
+
+    run_id = json.loads(runflow("example", "--json").stdout)["run_id"]
+
+    run = Run.objects.get(pk=run_id)
+    assert run.definition == flow.flow_json
+    assert (run.trigger, run.status, run.flow_id) == ("cli", "succeeded", flow.pk)
+    assert run.triggered_by
+    assert run.started_at <= run.finished_at
+    assert [(s.name, s.status) for s in run.steps.all()] == [("step1", "succeeded"), ("step2", "succeeded")]
+    assert all(s.duration >= 0 for s in run.steps.all())
+    logs = SysLog.objects.filter(id__gte=run.log_first_id, id__lte=run.log_last_id)
+    assert "msg=hello" in [log.message for log in logs]
+
+
+def test_unknown_flow_cannot_start(runflow):
+    result = runflow("nope")
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == "runflow: cannot start: flow 'nope' not found"
+
+
+def test_disabled_flow_cannot_start(runflow):
+    make_flow("off", *EXAMPLE, enabled=False)
+
+    result = runflow("off")
+
+    assert result.returncode == 2
+    assert "flow 'off' is disabled" in result.stderr
+    assert not Run.objects.exists()
+
+
+def test_deleted_flow_cannot_start(runflow):
+    make_flow("gone", *EXAMPLE, deleted=True)
+
+    result = runflow("gone")
+
+    assert result.returncode == 2
+    assert "flow 'gone' is deleted" in result.stderr
+
+
+def test_invalid_definition_cannot_start_and_lists_every_problem(runflow):
+    make_flow("bad", step("a", msg="@nowhere.x"), step("a", method="nope"))
+
+    result = runflow("bad")
+
+    assert result.returncode == 2
+    assert "UNKNOWN_STEP_REF at procedures[0].params.msg" in result.stderr
+    assert "DUPLICATE_STEP at procedures[1].name" in result.stderr
+    assert not Run.objects.exists()
+
+
+def test_check_validates_without_running(runflow):
+    make_flow("example", *EXAMPLE)
+
+    result = runflow("example", "--check")
+
+    assert result.returncode == 0
+    assert "is valid" in result.stdout
+    assert not Run.objects.exists()
+
+
+def test_check_of_an_invalid_flow_exits_2_with_its_diagnostics(runflow):
+    make_flow("bad", step("s", msg="@s.msg"))
+
+    result = runflow("bad", "--check")
+
+    assert result.returncode == 2
+    assert "SELF_REF at procedures[0].params.msg" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, reason",
+    [
+        (["--input", "novalue"], "--input expects key=value"),
+        (["--input-json", "{oops"], "--input-json is not valid JSON"),
+        (["--input-json", "[1, 2]"], "--input-json must be a JSON object"),
+    ],
+)
+def test_bad_input_options_cannot_start(runflow, args, reason):
+    make_flow("example", *EXAMPLE)
+
+    result = runflow("example", *args)
+
+    assert result.returncode == 2
+    assert reason in result.stderr
+
+
+def test_unknown_option_exits_2(runflow):
+    result = runflow("example", "--frobnicate")
+
+    assert result.returncode == 2
+    assert "unrecognized arguments" in result.stderr
+
+
+def test_input_values_are_parsed_as_json_when_they_parse(runflow):
+    make_flow("in", step("s", "echo", "Testing", n="@_input.n", s="@_input.s", o="@_input.o"))
+
+    result = runflow(
+        "in", "--json", "--input", "n=42", "--input", "s=plain text", "--input-json", '{"o": [1]}'
+    )
+
+    assert json.loads(result.stdout)["context"]["s"] == {"n": 42, "s": "plain text", "o": [1]}
+
+
+def test_procedure_exception_fails_the_run_with_exit_code_1(runflow):
+    make_flow("boom", step("first", "echo", "Testing"), step("second", "boom", "Testing"))
+
+    result = runflow("boom", "--json")
+
+    assert result.returncode == 1
+    outcome = json.loads(result.stdout)
+    assert (outcome["status"], outcome["failed_step"]) == ("failed", "second")
+    assert result.stderr.strip().splitlines()[-1].startswith(f"runflow: run {outcome['run_id']} failed:")
+
+
+def test_procedure_exception_leaves_its_traceback_in_wf_syslog_and_the_run(runflow):
+    make_flow("boom", step("second", "boom", "Testing", why="kaput"))
+
+    run_id = json.loads(runflow("boom", "--json").stdout)["run_id"]
+
+    run = Run.objects.get(pk=run_id)
+    assert "ValueError: kaput" in run.traceback
+    assert run.steps.get().status == "failed"
+    logged = SysLog.objects.filter(logger_name=f"workflow.run.{run_id}", level="ERROR")
+    assert any("Traceback" in log.message and "ValueError: kaput" in log.message for log in logged)
+
+
+def test_unresolved_reference_fails_the_run_with_exit_code_1(runflow):
+    make_flow("ref", step("step1", msg="hello"), step("step2", msg="@step1.missing"))
+
+    result = runflow("ref", "--json")
+
+    assert result.returncode == 1
+    outcome = json.loads(result.stdout)
+    assert outcome["failed_step"] == "step2"
+    assert "missing" in outcome["error"]
+
+
+def test_non_dict_result_fails_the_run_with_exit_code_1(runflow):
+    make_flow("nd", step("s", "not_a_dict", "Testing"))
+
+    result = runflow("nd", "--json")
+
+    assert result.returncode == 1
+    assert "expected a dict" in json.loads(result.stdout)["error"]
+
+
+def test_context_keeps_unjsonable_values_as_repr_and_marks_truncation(runflow):
+    make_flow("big", step("s", "unjsonable", "Testing", size=400_000))
+
+    run_id = json.loads(runflow("big", "--json").stdout)["run_id"]
+
+    stored = Run.objects.get(pk=run_id).context["s"]
+    assert stored["__truncated__"] is True
+    assert stored["original_bytes"] > 400_000
+    assert "<object object at" in stored["preview"]
+
+
+def test_unicode_goes_end_to_end(runflow):
+    text = "héllo 日本 🚀 <b>&amp;</b>"
+    make_flow("uni-🚀", step("step1", msg=text), step("step2", msg="@step1.msg"))
+
+    result = runflow("uni-🚀", "--json")
+
+    run_id = json.loads(result.stdout)["run_id"]
+    assert json.loads(result.stdout)["context"]["step2"] == {"msg": text}
+    assert SysLog.objects.filter(logger_name=f"workflow.run.{run_id}", message=f"msg={text}").count() == 2
+
+
+def test_progress_is_shown_step_by_step_on_a_terminal(tmp_path):
+    make_flow("example", *EXAMPLE)
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "runflow", "example"],
+        cwd=ROOT,
+        env=child_env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=secondary,
+    )
+    os.close(secondary)
+    output = b""
+    while chunk := _read_pty(primary):
+        output += chunk
+    os.close(primary)
+
+    assert process.wait(timeout=60) == 0
+    text = output.decode()
+    assert "▶ step1 (common.Kt.prt)" in text
+    assert "✔ step2 succeeded in" in text
+    assert "succeeded in" in text.strip().splitlines()[-1]
+
+
+def _read_pty(fd: int) -> bytes:
+    try:
+        return os.read(fd, 4096)
+    except OSError:  # the child closed its end
+        return b""
+
+
+def test_progress_is_not_shown_with_json_output(runflow):
+    make_flow("example", *EXAMPLE)
+
+    result = runflow("example", "--json")
+
+    assert "▶" not in result.stderr and "▶" not in result.stdout
