@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-dev run setup test test-sqlite test-mysql lint format bench clean
+.PHONY: install install-dev install-celery run setup test test-sqlite test-mysql lint format bench clean
 
 install: $(VENV)/.installed-runtime
 
@@ -27,17 +27,23 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements-celery.txt requirement
 	$(PY) -m pip install -q -r requirements-dev.txt
 	@touch $(VENV)/.installed-runtime $@
 
+# Optional: Celery and its Redis client, for WORKFLOW_QUEUE=celery.
+install-celery: install
+	$(PY) -m pip install -q -r requirements-celery.txt
+
 # Schema, wf tables, example flow and first admin user; safe to repeat.
 setup: install
 	@$(PY) manage.py migrate --noinput -v 0
 	@$(PY) manage.py create_wf_tables
 	@$(PY) manage.py bootstrap
 
+# The web server and one worker (runs from the web are executed by workers, never in a request).
 run: setup
-	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C stops)"
-	@$(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "Serving on http://$(HOST):$(PORT)/ with one worker (Ctrl-C stops both)"
+	@scripts/serve $(HOST):$(PORT)
 
 test: install-dev
+	@scripts/system-packages browser || echo "(browser tests will be skipped: no chromium)"
 	@scripts/run-tests
 
 lint: install-dev

@@ -1,4 +1,4 @@
-"""A running run's pulse: refreshes its heartbeat and notices a cancel request."""
+"""A running run's pulse, so that a run whose worker died can be told apart."""
 
 import threading
 
@@ -12,15 +12,13 @@ from runner.models import Run
 class Heartbeat:
     """Background thread for the duration of a run, on its own database connection.
 
-    Every `interval` seconds it stamps `heartbeat_at` (so a dead worker is detectable even
-    in the middle of a long step) and reads `cancel_requested`; the engine asks
-    `cancelled()` before each step, which costs no query.
+    Every `interval` seconds it stamps `heartbeat_at`, also in the middle of a long step;
+    services.reap_lost_runs fails the runs whose stamp has gone stale.
     """
 
     def __init__(self, run_id: int, interval: float | None = None) -> None:
         self.run_id = run_id
         self.interval = interval or settings.WORKFLOW_HEARTBEAT_SECONDS
-        self._cancelled = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
 
@@ -31,9 +29,6 @@ class Heartbeat:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-
-    def cancelled(self) -> bool:
-        return self._cancelled.is_set()
 
     def _beat(self) -> None:
         try:
@@ -47,7 +42,5 @@ class Heartbeat:
         try:
             close_old_connections()
             Run.objects.filter(pk=self.run_id).update(heartbeat_at=timezone.now())
-            if Run.objects.filter(pk=self.run_id, cancel_requested=True).exists():
-                self._cancelled.set()
         except Exception:
             connection.close()

@@ -30,3 +30,8 @@ class RunRecorder(RunListener):
         if step is not None:
             step.status, step.duration, step.error = status, duration, error
             step.save(update_fields=["status", "duration", "error"])
+
+    def should_cancel(self) -> bool:
+        # Asked by the engine before each step: one primary-key read, so a cancel request
+        # stops the run exactly before its next step.
+        return Run.objects.filter(pk=self.run.pk, cancel_requested=True).exists()

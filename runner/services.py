@@ -180,7 +180,7 @@ def execute_run(run_id: int, listeners: tuple = ()) -> Run:
         )
         if definition is None:
             raise engine.FlowError("the definition is invalid: " + "; ".join(d.message for d in diagnostics))
-        with Heartbeat(run.pk) as heartbeat:
+        with Heartbeat(run.pk):
             context = engine.run_flow(
                 definition,
                 logger=runlog.run_logger(run.pk),
@@ -189,7 +189,7 @@ def execute_run(run_id: int, listeners: tuple = ()) -> Run:
                 flow_name=run.flow_name,
                 input=run.input,
                 listeners=(recorder, *listeners),
-                should_cancel=heartbeat.cancelled,
+                should_cancel=recorder.should_cancel,
             )
         run.status = Run.Status.SUCCEEDED
     except engine.RunCancelled:

@@ -11,6 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+    # Settings are what is checked here, not a database: an embedded one always exists.
+    environ["DATABASE_URL"] = "sqlite:///:memory:"
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,

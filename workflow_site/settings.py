@@ -185,6 +185,7 @@ if WORKFLOW_QUEUE not in ("db", "celery"):
 WORKFLOW_SKIP_IF_RUNNING = envlist("WORKFLOW_SKIP_IF_RUNNING", "")
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "workflow")
 CELERY_TASK_ACKS_LATE = True  # a message whose worker died is delivered again; the claim dedups
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True

@@ -8,7 +8,7 @@ import json
 import sys
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from flows.validation import flow_diagnostics
 from runner import services
@@ -72,6 +72,14 @@ class Command(BaseCommand):
         parser.add_argument("--input-json", metavar="JSON", help="run input as one JSON object")
         parser.add_argument("--check", action="store_true", help="validate the flow only; run nothing")
         parser.add_argument(
+            "--queue", action="store_true", help="hand the run to the workers instead; print its id and exit"
+        )
+        parser.add_argument(
+            "--concurrency",
+            choices=services.CONCURRENCY_POLICIES,
+            help="allow (default) or skip_if_running; default from WORKFLOW_SKIP_IF_RUNNING",
+        )
+        parser.add_argument(
             "--json", action="store_true", dest="as_json", help="print one JSON object with the outcome"
         )
 
@@ -84,9 +92,9 @@ class Command(BaseCommand):
                 sys.exit(exit_.code if exit_.code in (1, 2) else EXIT_CANNOT_START)
             raise
 
-    def handle(self, *args, name, input, input_json, check, as_json, **options):
+    def handle(self, *args, name, input, input_json, check, queue, concurrency, as_json, **options):
         try:
-            code = self._run(name, input, input_json, check, as_json)
+            code = self._run(name, input, input_json, check, queue, concurrency, as_json)
         except services.CannotStart as err:
             for diagnostic in err.diagnostics:
                 self.stderr.write(f"  {diagnostic.code} at {diagnostic.path}: {diagnostic.message}")
@@ -97,7 +105,7 @@ class Command(BaseCommand):
         if code:
             sys.exit(code)
 
-    def _run(self, name, pairs, input_json, check, as_json) -> int:
+    def _run(self, name, pairs, input_json, check, queue, concurrency, as_json) -> int:
         setup_logging()
         run_input = parse_input(pairs, input_json)
         try:
@@ -111,9 +119,22 @@ class Command(BaseCommand):
                 raise services.CannotStart(f"flow {name!r} is invalid", diagnostics)
             self.stdout.write(f"flow {name!r} is valid ({len(diagnostics)} warning(s))")
             return EXIT_OK
-        run = services.create_run(flow, input=run_input, trigger="cli", triggered_by=_os_user())
+        request = {"input": run_input, "triggered_by": _os_user(), "concurrency": concurrency}
+        if queue:
+            run = services.start_run(flow, trigger="cli", **request)
+            if as_json:
+                self._print_json(run.pk, name, run.status)
+            else:
+                self.stdout.write(str(run.pk))
+            return EXIT_OK
+        run = services.create_run(flow, trigger="cli", **request)
         listeners = (TerminalProgress(self.stderr),) if not as_json and sys.stderr.isatty() else ()
-        run = services.execute_run(run.pk, listeners=listeners)
+        try:
+            run = services.execute_run(run.pk, listeners=listeners)
+        except DatabaseError as err:
+            # The flow may have run, but its outcome could not be recorded: not a success.
+            self.stderr.write(f"runflow: run {run.pk}: the database failed while recording it: {err}")
+            return EXIT_FAILED
         if as_json:
             self._print_json(run.pk, name, run.status, run.context, run.error, run.failed_step)
         elif listeners:

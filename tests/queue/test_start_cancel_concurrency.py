@@ -1,0 +1,134 @@
+"""Starting runs for workers, cancelling them, and the per-flow concurrency policy."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from django_tasks_db.models import DBTaskResult
+
+from runner import services
+from runner.models import Run
+from tests.runs.conftest import EXAMPLE, ROOT, child_env, make_flow
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def start(flow, **kwargs) -> Run:
+    return services.start_run(flow, input={}, trigger="test", triggered_by="t", **kwargs)
+
+
+def test_start_run_queues_the_run_and_its_task_without_executing_it():
+    run = start(make_flow("example", *EXAMPLE))
+
+    assert Run.objects.get(pk=run.pk).status == "queued"
+    assert DBTaskResult.objects.filter(args_kwargs__args=[run.pk]).count() == 1
+
+
+def test_executing_a_run_twice_executes_it_once():
+    run = start(make_flow("example", *EXAMPLE))
+
+    first = services.execute_run(run.pk)
+    second = services.execute_run(run.pk)
+
+    assert (first.status, second.status) == ("succeeded", "succeeded")
+    assert run.steps.count() == 2
+
+
+def test_cancel_of_a_finished_run_changes_nothing():
+    run = start(make_flow("example", *EXAMPLE))
+    services.execute_run(run.pk)
+
+    assert services.request_cancel(run.pk).status == "succeeded"
+
+
+def test_skip_if_running_refuses_a_second_run_while_one_is_queued():
+    flow = make_flow("example", *EXAMPLE)
+    start(flow, concurrency="skip_if_running")
+
+    with pytest.raises(services.Skipped, match="already queued"):
+        start(flow, concurrency="skip_if_running")
+    assert Run.objects.count() == 1
+
+
+def test_skip_if_running_allows_a_run_once_the_previous_one_ended():
+    flow = make_flow("example", *EXAMPLE)
+    services.execute_run(start(flow, concurrency="skip_if_running").pk)
+
+    start(flow, concurrency="skip_if_running")
+
+    assert Run.objects.count() == 2
+
+
+def test_allow_lets_runs_of_one_flow_overlap():
+    flow = make_flow("example", *EXAMPLE)
+
+    start(flow)
+    start(flow)
+
+    assert Run.objects.filter(status="queued").count() == 2
+
+
+def test_skip_if_running_comes_from_the_setting_when_not_requested(settings):
+    settings.WORKFLOW_SKIP_IF_RUNNING = ["example"]
+    flow = make_flow("example", *EXAMPLE)
+    start(flow)
+
+    with pytest.raises(services.Skipped):
+        start(flow)
+
+
+def test_skip_if_running_holds_between_concurrent_processes(tmp_path):
+    make_flow("example", *EXAMPLE)
+    command = [
+        sys.executable,
+        "manage.py",
+        "runflow",
+        "example",
+        "--queue",
+        "--concurrency",
+        "skip_if_running",
+    ]
+
+    processes = [
+        subprocess.Popen(
+            command, cwd=ROOT, env=child_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for _ in range(4)
+    ]
+    codes = sorted(process.wait(timeout=120) for process in processes)
+
+    assert codes == [0, 2, 2, 2]
+    assert Run.objects.count() == 1
+
+
+def test_runflow_queue_prints_the_run_id_and_runs_nothing(runflow):
+    make_flow("example", *EXAMPLE)
+
+    result = runflow("example", "--queue")
+
+    assert result.returncode == 0, result.stderr
+    run = Run.objects.get(pk=int(result.stdout.strip()))
+    assert (run.status, run.trigger) == ("queued", "cli")
+
+
+def test_runflow_queue_with_json_reports_the_queued_run(runflow):
+    make_flow("example", *EXAMPLE)
+
+    outcome = json.loads(runflow("example", "--queue", "--json").stdout)
+
+    assert outcome["status"] == "queued"
+    assert Run.objects.filter(pk=outcome["run_id"]).exists()
+
+
+def test_a_lost_run_is_failed_by_the_reaper(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    run = start(make_flow("example", *EXAMPLE))
+    stale = timezone.now() - timedelta(seconds=settings.WORKFLOW_WORKER_LOST_SECONDS + 1)
+    Run.objects.filter(pk=run.pk).update(status="running", heartbeat_at=stale)
+
+    assert services.reap_lost_runs() == 1
+    assert Run.objects.get(pk=run.pk).error == "worker lost"
