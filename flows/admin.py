@@ -3,7 +3,8 @@ from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
-from flows.models import Flow, SysLog
+from flows.editing import record_revision
+from flows.models import Flow, FlowRevision, SysLog
 from flows.validation import flow_errors
 
 
@@ -48,6 +49,15 @@ class FlowAdmin(admin.ModelAdmin):
     @admin.display(description="JSON")
     def json_state(self, flow: Flow) -> str:
         return "valid JSON" if flow.json_error is None else "invalid JSON"
+
+    def save_model(self, request, obj: Flow, form, change: bool) -> None:
+        # The same history as the dashboard's editor: every new definition is a revision.
+        previous = Flow.all_objects.filter(pk=obj.pk).values_list("flow_json", flat=True).first()
+        super().save_model(request, obj, form, change)
+        if not change or "flow_json" in form.changed_data:
+            if previous is not None and not FlowRevision.objects.filter(flow_id=obj.pk).exists():
+                record_revision(obj, previous, user="", note="original")
+            record_revision(obj, obj.flow_json, user=request.user.get_username(), note="admin")
 
     # The stock delete view and "delete selected" action call these two: soft delete only.
     def delete_model(self, request, obj: Flow) -> None:
@@ -95,6 +105,23 @@ class SysLogAdmin(admin.ModelAdmin):
     @admin.display(description="message")
     def short_message(self, log: SysLog) -> str:
         return log.message if len(log.message) <= 200 else log.message[:200] + "…"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(FlowRevision)
+class FlowRevisionAdmin(admin.ModelAdmin):
+    list_display = ["id", "flow_name", "note", "saved_by", "saved_at"]
+    list_filter = ["note"]
+    search_fields = ["flow_name"]
+    show_full_result_count = False
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -91,3 +91,24 @@ class SysLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at} {self.level} {self.logger_name}"
+
+
+class FlowRevision(models.Model):
+    """One saved version of a flow's JSON, kept by the app (its own table, SPEC D-4).
+
+    Keyed by flow id and name rather than a foreign key: wf_flow belongs to another owner,
+    and a row removed there by hand must not take its history with it.
+    """
+
+    flow_id = models.BigIntegerField()
+    flow_name = models.CharField(max_length=128)
+    flow_json = models.TextField()
+    saved_by = models.CharField(max_length=150, blank=True)
+    saved_at = models.DateTimeField(auto_now_add=True)
+    note = models.CharField(max_length=32, blank=True, help_text='"created", "edit", "restore", "admin", ...')
+
+    class Meta:
+        indexes = [models.Index(fields=["flow_id", "-id"], name="flowrevision_recent")]
+
+    def __str__(self) -> str:
+        return f"revision {self.pk} of {self.flow_name}"

@@ -148,6 +148,9 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 
+# A flow definition may be up to 5 MB (the engine's limit); leave room for the form around it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+
 LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "/"
 

@@ -1,0 +1,165 @@
+"""Reading wf_syslog fast on tables of tens of millions of rows (SPEC W-5).
+
+Pages are keyset on the primary key, newest first (`id < before`); nothing counts the table
+and nothing uses OFFSET. A filtered page looks at one window of ids at a time, so a filter
+that rarely matches examines a bounded number of rows per request and the user continues
+the search from where it stopped.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Max, Min, Q, QuerySet
+
+from flows.models import SysLog
+from runner.log import run_logger_name
+
+LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+# Spellings other writers of the legacy table use, ranked with their standard names.
+LEVEL_ALIASES = {"WARN": 30, "FATAL": 50}
+PAGE_SIZE = 100
+WINDOW = 50_000  # ids examined at most by one filtered page
+TAIL_MAX = 200
+# created_at is stamped before a batch is written, so ids and times may disagree a little;
+# a time bound moves the id bound by this much to be safe.
+TIME_SLACK_IDS = 1_000
+
+
+@dataclass(frozen=True)
+class LogFilters:
+    level: str = ""
+    logger: str = ""
+    text: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        leveled = self.level not in ("", "DEBUG")
+        return bool(leveled or self.logger or self.text or self.since or self.until)
+
+    def apply(self, rows: QuerySet) -> QuerySet:
+        if self.level not in ("", "DEBUG"):
+            floor = LEVELS[self.level]
+            names = [n for n, v in (LEVELS | LEVEL_ALIASES).items() if v >= floor]
+            rows = rows.filter(level__in=names)
+        if self.logger:
+            rows = rows.filter(logger_name__startswith=self.logger)
+        if self.text:
+            # icontains: SQLite's LIKE ignores case anyway, so both databases behave alike.
+            rows = rows.filter(message__icontains=self.text)
+        if self.since:
+            rows = rows.filter(created_at__gte=self.since)
+        if self.until:
+            rows = rows.filter(created_at__lte=self.until)
+        return rows
+
+
+@dataclass
+class LogPage:
+    rows: list = field(default_factory=list)
+    older: int | None = None  # `before` of the next page when this one is full
+    resume: int | None = None  # `before` to continue a search that stopped at a window's end
+    searched_from: int | None = None  # lowest id examined
+    searched_to: int | None = None  # highest id examined
+    newest: int = 0  # `after` for the live tail
+
+    @property
+    def searched(self) -> int:
+        if self.searched_from is None or self.searched_to is None:
+            return 0
+        return self.searched_to - self.searched_from + 1
+
+
+def _max_id() -> int:
+    return SysLog.objects.aggregate(m=Max("id"))["m"] or 0
+
+
+def _min_id() -> int:
+    return SysLog.objects.aggregate(m=Min("id"))["m"] or 0
+
+
+def _first_id_at_or_after(moment: datetime) -> int | None:
+    row = SysLog.objects.filter(created_at__gte=moment).order_by("created_at").values_list("id", flat=True)
+    return row.first()
+
+
+def _last_id_at_or_before(moment: datetime) -> int | None:
+    row = SysLog.objects.filter(created_at__lte=moment).order_by("-created_at").values_list("id", flat=True)
+    return row.first()
+
+
+def search(filters: LogFilters, before: int | None = None) -> LogPage:
+    """One page of log lines, newest first, with id < before (the newest when before is None)."""
+    page_size = PAGE_SIZE
+    top = before if before is not None else _max_id() + 1
+    page = LogPage(newest=top - 1)
+    floor = 1  # no matching line can have a lower id
+    if filters.until:
+        last = _last_id_at_or_before(filters.until)
+        if last is None:
+            return page
+        top = min(top, last + TIME_SLACK_IDS + 1)
+    if filters.since:
+        first = _first_id_at_or_after(filters.since)
+        if first is None:
+            return page
+        floor = max(floor, first - TIME_SLACK_IDS)
+    low = max(floor, top - WINDOW) if filters.active else floor
+    rows = filters.apply(SysLog.objects.filter(id__lt=top))
+    if low > 1:
+        rows = rows.filter(id__gte=low)
+    page.rows = list(rows.order_by("-id")[: page_size + 1])
+    page.searched_to = top - 1
+    if len(page.rows) > page_size:
+        page.rows = page.rows[:page_size]
+        page.older = page.searched_from = page.rows[-1].id
+    else:
+        page.searched_from = low
+        if low > floor and low > _min_id():
+            page.resume = low
+    return page
+
+
+def tail(filters: LogFilters, after: int) -> tuple[list, int, bool]:
+    """Lines newer than id `after`, newest first: (rows, the next `after`, lines were left out).
+
+    One call examines at most WINDOW ids; a tail that fell further behind catches up over
+    the next calls.
+    """
+    upper = min(after + WINDOW, _max_id())
+    if upper <= after:
+        return [], after, False
+    rows = filters.apply(SysLog.objects.filter(id__gt=after, id__lte=upper)).order_by("-id")
+    rows = list(rows[: TAIL_MAX + 1])
+    return rows[:TAIL_MAX], upper, len(rows) > TAIL_MAX
+
+
+def run_lines(run, limit: int = 1000) -> tuple[list, bool]:
+    """The run's own log lines, oldest first (the last `limit` of them), and whether more exist."""
+    name = run_logger_name(run.pk)
+    rows = SysLog.objects.filter(Q(logger_name=name) | Q(logger_name__startswith=name + "."))
+    if run.log_first_id is not None:
+        rows = rows.filter(id__gte=run.log_first_id)
+    if run.log_last_id is not None:
+        rows = rows.filter(id__lte=run.log_last_id)
+    lines = list(rows.order_by("-id")[: limit + 1])
+    return lines[:limit][::-1], len(lines) > limit
+
+
+def recent_errors(limit: int = 10) -> list:
+    """The newest ERROR and CRITICAL lines: one index range per level, merged here."""
+    rows = []
+    for name in ("ERROR", "CRITICAL"):
+        rows += SysLog.objects.filter(level=name).order_by("-id")[:limit]
+    return sorted(rows, key=lambda row: row.id, reverse=True)[:limit]
+
+
+def filters_from(data: dict) -> LogFilters:
+    return LogFilters(
+        level=data.get("level") or "",
+        logger=data.get("logger") or "",
+        text=data.get("q") or "",
+        since=data.get("since"),
+        until=data.get("until"),
+    )

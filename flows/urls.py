@@ -1,0 +1,59 @@
+"""The dashboard's URLs. A flow name may be any text (even "deleted" or "new"), so every
+other page lives outside /flows/<name>/ or below it."""
+
+from urllib.parse import unquote
+
+from django.templatetags.static import static
+from django.urls import path, register_converter
+from django.views.generic import RedirectView
+
+from flows.views import flows, logs, overview, runs
+
+
+class FlowNameConverter:
+    """A flow name as one path segment. New names cannot hold a slash, but legacy rows may:
+    "/" and "%" travel percent-encoded (reverse() encodes the "%" once more, the server
+    decodes once, to_python the second time), as do the names "." and ".."."""
+
+    regex = "[^/]+"
+
+    def to_python(self, value: str) -> str:
+        return unquote(value)
+
+    def to_url(self, value: str) -> str:
+        if value in (".", ".."):
+            return value.replace(".", "%2E")
+        return value.replace("%", "%25").replace("/", "%2F")
+
+
+register_converter(FlowNameConverter, "flow")
+
+urlpatterns = [
+    path("", overview.overview, name="wf-overview"),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's login page).
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+    path("new-flow/", flows.flow_new, name="wf-flow-new"),
+    path("deleted-flows/", flows.deleted_flows, name="wf-flows-deleted"),
+    path("flows/<flow:name>/", flows.flow_detail, name="wf-flow"),
+    path("flows/<flow:name>/validate/", flows.flow_validate, name="wf-flow-validate"),
+    path("flows/<flow:name>/save/", flows.flow_save, name="wf-flow-save"),
+    path("flows/<flow:name>/enable/", flows.flow_enable, name="wf-flow-enable"),
+    path("flows/<flow:name>/disable/", flows.flow_disable, name="wf-flow-disable"),
+    path("flows/<flow:name>/delete/", flows.flow_delete, name="wf-flow-delete"),
+    path("flows/<flow:name>/restore/", flows.flow_restore, name="wf-flow-restore"),
+    path("flows/<flow:name>/run/", flows.flow_run, name="wf-flow-run"),
+    path("flows/<flow:name>/revisions/", flows.flow_revisions, name="wf-flow-revisions"),
+    path("flows/<flow:name>/revisions/<int:revision_id>/", flows.flow_revision, name="wf-flow-revision"),
+    path(
+        "flows/<flow:name>/revisions/<int:revision_id>/restore/",
+        flows.flow_revision_restore,
+        name="wf-flow-revision-restore",
+    ),
+    path("runs/", runs.run_list, name="wf-runs"),
+    path("runs/<int:run_id>/", runs.run_detail, name="wf-run"),
+    path("runs/<int:run_id>/status/", runs.run_status, name="wf-run-status"),
+    path("runs/<int:run_id>/cancel/", runs.run_cancel, name="wf-run-cancel"),
+    path("runs/<int:run_id>/rerun/", runs.run_rerun, name="wf-run-rerun"),
+    path("logs/", logs.log_list, name="wf-logs"),
+    path("logs/tail/", logs.log_tail, name="wf-logs-tail"),
+]

@@ -1,0 +1,252 @@
+"""The flow pages: editor with live validation, saving, state changes, revisions, run form."""
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from flows import access
+from flows.access import CHANGE_FLOWS, RUN_FLOWS, login_required
+from flows.diagram import error_steps, flow_svg
+from flows.editing import (
+    InvalidDefinition,
+    NameTaken,
+    StaleEdit,
+    clean_text,
+    create_flow,
+    diff_lines,
+    json_hash,
+    save_definition,
+    set_enabled,
+)
+from flows.forms import NewFlowForm, parse_run_input
+from flows.models import Flow, FlowRevision
+from flows.validation import flow_diagnostics
+from runner.models import Run
+from runner.services import CannotStart, start_run
+
+REVISIONS_PAGE = 50
+
+
+def _analysis(text: str) -> dict:
+    """Diagnostics and diagram of a definition, as the editor shows them beside the text."""
+    diagnostics = flow_diagnostics(text)
+    errors = error_steps(diagnostics)
+    return {
+        "diagnostics": diagnostics,
+        "error_count": sum(d.severity == "error" for d in diagnostics),
+        "diagram": flow_svg(text, errors),
+    }
+
+
+def _editor_context(request: HttpRequest, flow: Flow, **overrides) -> dict:
+    context = {
+        "flow": flow,
+        "text": flow.flow_json,
+        "base": json_hash(flow.flow_json),
+        "run_input": "",
+        "can_change": request.user.has_perm(CHANGE_FLOWS) and not flow.deleted,
+        "can_run": request.user.has_perm(RUN_FLOWS),
+        "runs": Run.objects.filter(flow_name=flow.flow_name)
+        .defer("definition", "context", "traceback", "input")
+        .order_by("-id")[:10],
+        "revisions": FlowRevision.objects.filter(flow_id=flow.pk).defer("flow_json").order_by("-id")[:10],
+        **overrides,
+    }
+    context.update(_analysis(context["text"]))
+    return context
+
+
+@login_required
+@require_GET
+def flow_detail(request: HttpRequest, name: str) -> HttpResponse:
+    flow = access.get_flow(request, name, deleted=None)
+    return render(request, "flows/flow.html", _editor_context(request, flow))
+
+
+@login_required
+@require_POST
+def flow_validate(request: HttpRequest, name: str) -> HttpResponse:
+    flow = access.get_flow(request, name, deleted=None)
+    text = clean_text(request.POST.get("flow_json", ""))
+    if request.htmx:
+        return render(request, "flows/flow.html#analysis", _analysis(text))
+    # Without JavaScript, the "Check" button lands here: the whole editor, text kept.
+    base = request.POST.get("base", "")
+    return render(request, "flows/flow.html", _editor_context(request, flow, text=text, base=base))
+
+
+@login_required
+@require_POST
+def flow_save(request: HttpRequest, name: str) -> HttpResponse:
+    flow = access.get_flow(request, name, CHANGE_FLOWS)
+    text = clean_text(request.POST.get("flow_json", ""))
+    # "overwrite" comes from the conflict screen's explicit button: the version the user
+    # has now seen the diff against.
+    base = request.POST.get("overwrite") or request.POST.get("base", "")
+    if text == flow.flow_json and base == json_hash(text):
+        messages.info(request, "Nothing to save: the definition is unchanged.")
+        return redirect("wf-flow", name=flow.flow_name)
+    try:
+        revision = save_definition(flow, text, base_hash=base, user=request.user.get_username())
+    except InvalidDefinition as err:
+        messages.error(request, f"Not saved: {err}.")
+        return render(request, "flows/flow.html", _editor_context(request, flow, text=text, base=base))
+    except Flow.DoesNotExist as err:
+        raise Http404("The flow was removed while you edited it.") from err
+    except StaleEdit as err:
+        theirs = err.current.flow_json
+        diff, reformatted = diff_lines(theirs, text, "saved by someone else", "your text")
+        context = _editor_context(
+            request,
+            err.current,
+            text=text,
+            base=base,
+            conflict={"theirs": theirs, "diff": diff, "reformatted": reformatted, "hash": json_hash(theirs)},
+        )
+        return render(request, "flows/flow.html", context, status=409)
+    messages.success(request, f"Saved as revision {revision.pk}.")
+    return redirect("wf-flow", name=flow.flow_name)
+
+
+@login_required
+@require_POST
+def flow_enable(request: HttpRequest, name: str) -> HttpResponse:
+    flow = access.get_flow(request, name, CHANGE_FLOWS)
+    set_enabled(flow, True)
+    messages.success(request, f"{flow.flow_name} is enabled: it can run.")
+    return redirect("wf-flow", name=flow.flow_name)
+
+
+@login_required
+@require_POST
+def flow_disable(request: HttpRequest, name: str) -> HttpResponse:
+    flow = access.get_flow(request, name, CHANGE_FLOWS)
+    set_enabled(flow, False)
+    messages.success(request, f"{flow.flow_name} is disabled: it stays visible but cannot run.")
+    return redirect("wf-flow", name=flow.flow_name)
+
+
+@login_required
+@require_POST
+def flow_delete(request: HttpRequest, name: str) -> HttpResponse:
+    flow = access.get_flow(request, name, CHANGE_FLOWS)
+    flow.soft_delete()
+    messages.success(request, f"{flow.flow_name} was deleted. It can be restored from Deleted flows.")
+    return redirect("wf-overview")
+
+
+@login_required
+@require_POST
+def flow_restore(request: HttpRequest, name: str) -> HttpResponse:
+    flow = access.get_flow(request, name, CHANGE_FLOWS, deleted=True)
+    flow.restore()
+    messages.success(request, f"{flow.flow_name} was restored.")
+    return redirect("wf-flow", name=flow.flow_name)
+
+
+@login_required
+@require_GET
+def deleted_flows(request: HttpRequest) -> HttpResponse:
+    access.check(request, access.VIEW_FLOWS)
+    flows = Flow.all_objects.filter(deleted=True).defer("flow_json").order_by("flow_name")
+    return render(request, "flows/deleted.html", {"flows": flows, "section": "overview"})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def flow_new(request: HttpRequest) -> HttpResponse:
+    access.check(request, access.VIEW_FLOWS, CHANGE_FLOWS)
+    form = NewFlowForm(request.POST or None)
+    text = form["flow_json"].initial
+    if request.method == "POST":
+        text = clean_text(request.POST.get("flow_json", ""))
+    if request.htmx:
+        return render(request, "flows/new_flow.html#analysis", _analysis(text))
+    if request.method == "POST" and "check" not in request.POST and form.is_valid():
+        try:
+            flow = create_flow(form.cleaned_data["flow_name"], text, user=request.user.get_username())
+        except InvalidDefinition as err:
+            form.add_error("flow_json", f"{err}: see the problems listed beside it.")
+        except NameTaken as err:
+            form.add_error("flow_name", str(err))
+        else:
+            messages.success(request, f"Created {flow.flow_name}.")
+            return redirect("wf-flow", name=flow.flow_name)
+    return render(request, "flows/new_flow.html", {"form": form, "section": "overview", **_analysis(text)})
+
+
+@login_required
+@require_GET
+def flow_revisions(request: HttpRequest, name: str) -> HttpResponse:
+    flow = access.get_flow(request, name, deleted=None)
+    revisions = FlowRevision.objects.filter(flow_id=flow.pk).order_by("-id")
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        revisions = revisions.filter(id__lt=int(before))
+    revisions = list(revisions[: REVISIONS_PAGE + 1])
+    current = json_hash(flow.flow_json)
+    rows = [(rev, json_hash(rev.flow_json) == current) for rev in revisions[:REVISIONS_PAGE]]
+    older = revisions[REVISIONS_PAGE - 1].pk if len(revisions) > REVISIONS_PAGE else None
+    return render(request, "flows/revisions.html", {"flow": flow, "rows": rows, "older": older})
+
+
+@login_required
+@require_GET
+def flow_revision(request: HttpRequest, name: str, revision_id: int) -> HttpResponse:
+    flow = access.get_flow(request, name, deleted=None)
+    revision = get_object_or_404(FlowRevision, pk=revision_id, flow_id=flow.pk)
+    diff, reformatted = diff_lines(revision.flow_json, flow.flow_json, f"revision {revision.pk}", "current")
+    context = {
+        "flow": flow,
+        "revision": revision,
+        "diff": diff,
+        "reformatted": reformatted,
+        "base": json_hash(flow.flow_json),
+        "can_change": request.user.has_perm(CHANGE_FLOWS) and not flow.deleted,
+    }
+    return render(request, "flows/revision.html", context)
+
+
+@login_required
+@require_POST
+def flow_revision_restore(request: HttpRequest, name: str, revision_id: int) -> HttpResponse:
+    flow = access.get_flow(request, name, CHANGE_FLOWS)
+    revision = get_object_or_404(FlowRevision, pk=revision_id, flow_id=flow.pk)
+    try:
+        saved = save_definition(
+            flow,
+            revision.flow_json,
+            base_hash=request.POST.get("base", ""),
+            user=request.user.get_username(),
+            note="restore",
+        )
+    except InvalidDefinition as err:
+        problems = "; ".join(f"{d.path or 'definition'}: {d.message}" for d in err.diagnostics[:5])
+        messages.error(request, f"Revision {revision.pk} was not restored: it is invalid today ({problems}).")
+        return redirect("wf-flow-revision", name=flow.flow_name, revision_id=revision.pk)
+    except StaleEdit:
+        messages.error(request, "Not restored: the flow changed since you loaded this page; review the diff.")
+        return redirect("wf-flow-revision", name=flow.flow_name, revision_id=revision.pk)
+    messages.success(request, f"Restored revision {revision.pk} as revision {saved.pk}.")
+    return redirect("wf-flow", name=flow.flow_name)
+
+
+@login_required
+@require_POST
+def flow_run(request: HttpRequest, name: str) -> HttpResponse:
+    flow = access.get_flow(request, name, RUN_FLOWS)
+    raw_input = request.POST.get("input", "")
+    try:
+        run_input = parse_run_input(raw_input)
+        if not flow.enabled:
+            raise CannotStart(f"{flow.flow_name} is disabled: enable it before running it.")
+        run = start_run(flow, input=run_input, trigger="web", triggered_by=request.user.get_username())
+    except (ValueError, CannotStart) as err:
+        messages.error(request, f"Not started: {err}")
+        if request.POST.get("from") == "overview":
+            return redirect("wf-overview")
+        context = _editor_context(request, flow, run_input=raw_input)
+        return render(request, "flows/flow.html", context, status=400)
+    messages.success(request, f"Run {run.pk} of {flow.flow_name} is queued.")
+    return redirect("wf-run", run_id=run.pk)

@@ -1,0 +1,152 @@
+"""Run history, the live run page, cancel and re-run."""
+
+import json
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from flows import access
+from flows.access import RUN_FLOWS, login_required
+from flows.editing import diff_lines
+from flows.forms import RunFilterForm
+from flows.logsearch import run_lines
+from flows.models import Flow
+from runner.models import Run
+from runner.services import CannotStart, request_cancel, start_run
+
+RUNS_PAGE = 50
+LIST_DEFERRED = ("definition", "context", "traceback", "input")
+
+
+@login_required
+@require_GET
+def run_list(request: HttpRequest) -> HttpResponse:
+    access.check(request, access.VIEW_FLOWS)
+    form = RunFilterForm(request.GET)
+    runs = Run.objects.defer(*LIST_DEFERRED).order_by("-id")
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["flow"]:
+            runs = runs.filter(flow_name=data["flow"])
+        if data["status"]:
+            runs = runs.filter(status=data["status"])
+        if data["before"]:
+            runs = runs.filter(id__lt=data["before"])
+    else:
+        runs = runs.none()
+    runs = list(runs[: RUNS_PAGE + 1])
+    older = runs[RUNS_PAGE - 1].pk if len(runs) > RUNS_PAGE else None
+    flow_names = list(Flow.all_objects.order_by("flow_name").values_list("flow_name", flat=True))
+    context = {"form": form, "runs": runs[:RUNS_PAGE], "older": older, "flow_names": flow_names}
+    return render(request, "runs/runs.html", {**context, "section": "runs"})
+
+
+def _timeline(run: Run, steps: list) -> list[dict]:
+    """Each step with its bar: offset and width as percentages of the run's time so far."""
+    now = timezone.now()
+    start = run.started_at or (steps[0].started_at if steps else now)
+    end = run.finished_at or now
+    total = max((end - start).total_seconds(), 0.001)
+    bars = []
+    for step in steps:
+        elapsed = step.duration
+        if elapsed is None:
+            elapsed = max((end - step.started_at).total_seconds(), 0)
+        offset = max((step.started_at - start).total_seconds(), 0)
+        bars.append(
+            {
+                "step": step,
+                "elapsed": elapsed,
+                "left": min(offset / total * 100, 100),
+                "width": max(min(elapsed / total * 100, 100 - offset / total * 100), 0.5),
+            }
+        )
+    return bars
+
+
+def _planned_steps(definition: str) -> list[str]:
+    try:
+        procedures = json.loads(definition).get("procedures", [])
+        return [str(p.get("name", f"#{i}")) for i, p in enumerate(procedures)]
+    except (ValueError, AttributeError, TypeError):
+        return []
+
+
+def _live_context(run: Run) -> dict:
+    steps = list(run.steps.order_by("index"))
+    planned = _planned_steps(run.definition)
+    context = run.context if isinstance(run.context, dict) else {}
+    step_order = {name: i for i, name in enumerate(planned)}
+    results = sorted(context.items(), key=lambda item: (item[0].startswith("_"), step_order.get(item[0], 0)))
+    lines, truncated = run_lines(run)
+    return {
+        "run": run,
+        "bars": _timeline(run, steps),
+        "not_started": planned[len(steps) :],
+        "results": results,
+        "log_lines": lines,
+        "logs_truncated": truncated,
+    }
+
+
+@login_required
+@require_GET
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = access.get_run(request, run_id)
+    current = Flow.all_objects.filter(flow_name=run.flow_name).first()
+    diff = reformatted = None
+    if current is not None:
+        diff, reformatted = diff_lines(run.definition, current.flow_json, f"run {run.pk}", "current")
+    context = {
+        **_live_context(run),
+        "current": current,
+        "diff": diff,
+        "reformatted": reformatted,
+        "can_run": request.user.has_perm(RUN_FLOWS),
+        "section": "runs",
+    }
+    return render(request, "runs/run.html", context)
+
+
+@login_required
+@require_GET
+def run_status(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = access.get_run(request, run_id)
+    context = {**_live_context(run), "can_run": request.user.has_perm(RUN_FLOWS)}
+    return render(request, "runs/run.html#live", context)
+
+
+@login_required
+@require_POST
+def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = access.get_run(request, run_id, RUN_FLOWS)
+    if run.is_finished:
+        messages.info(request, f"Run {run.pk} had already {run.status}.")
+    else:
+        run = request_cancel(run.pk)
+        if run.status == Run.Status.CANCELLED:
+            messages.success(request, f"Run {run.pk} was cancelled before it started.")
+        else:
+            messages.success(request, f"Run {run.pk} will stop after its current step.")
+    return redirect("wf-run", run_id=run.pk)
+
+
+@login_required
+@require_POST
+def run_rerun(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = access.get_run(request, run_id, RUN_FLOWS)
+    flow = Flow.all_objects.filter(flow_name=run.flow_name).first()
+    try:
+        if flow is None or flow.deleted:
+            raise CannotStart(f"{run.flow_name} no longer exists (or is deleted).")
+        if not flow.enabled:
+            raise CannotStart(f"{flow.flow_name} is disabled: enable it before running it.")
+        new = start_run(flow, input=run.input, trigger="web", triggered_by=request.user.get_username())
+    except CannotStart as err:
+        messages.error(request, f"Not started: {err}")
+        return redirect("wf-run", run_id=run.pk)
+    messages.success(request, f"Run {new.pk} queued with the input of run {run.pk}.")
+    return redirect("wf-run", run_id=new.pk)

@@ -1,0 +1,260 @@
+"""The flow editor: validation as you type, saving only valid definitions, no lost update."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from flows.editing import StaleEdit, json_hash, save_definition
+from flows.models import Flow, FlowRevision
+
+from .conftest import EXAMPLE, definition, make_run, step
+
+pytestmark = pytest.mark.django_db
+
+UNKNOWN_REF = definition(step("step1"), step("step2", "@stepp1.msg"))
+FIXED = definition(step("step1"), step("step2", "@step1.msg"), step("step3", "@step2"))
+
+
+def insert_raw_flow(name: str, flow_json: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO wf_flow (flow_name, flow_json, enabled, deleted, created_at, updated_at)"
+            " VALUES (%s, %s, 1, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+            [name, flow_json],
+        )
+
+
+def save(client, text: str, base: str, **extra):
+    return client.post("/flows/example/save/", {"flow_json": text, "base": base, **extra})
+
+
+def test_the_editor_shows_the_definition_with_its_version_token(client, flow):
+    html = client.get("/flows/example/").content.decode()
+
+    assert 'id="flow-json"' in html
+    assert "@step1.msg" in html
+    assert f'value="{json_hash(EXAMPLE)}"' in html
+
+
+def test_the_textarea_validates_as_you_type_through_htmx(client, flow):
+    html = client.get("/flows/example/").content.decode()
+
+    assert 'hx-post="/flows/example/validate/"' in html
+    assert 'hx-trigger="input changed delay:400ms"' in html
+
+
+def test_validate_returns_the_diagnostics_of_an_unknown_reference(client, flow):
+    response = client.post("/flows/example/validate/", {"flow_json": UNKNOWN_REF}, HTTP_HX_REQUEST="true")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="diagnostics"' in html
+    assert "UNKNOWN_STEP_REF" in html
+    assert "procedures[1].params.msg" in html
+    assert "did you mean step1?" in html
+    assert "<html" not in html
+
+
+def test_validate_highlights_the_offending_step_in_the_diagram(client, flow):
+    html = client.post(
+        "/flows/example/validate/", {"flow_json": UNKNOWN_REF}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+
+    assert '<g class="step err" data-step="step2"' in html
+    assert '<g class="step" data-step="step1"' in html
+
+
+def test_validate_redraws_the_diagram_with_an_arrow_per_reference(client, flow):
+    html = client.post(
+        "/flows/example/validate/", {"flow_json": FIXED}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+
+    assert "Valid: the definition can run" in html
+    assert html.count('class="ref"') == 2
+    assert "2 data reference(s)" in html
+
+
+def test_validate_reports_bad_json_with_line_and_column(client, flow):
+    html = client.post(
+        "/flows/example/validate/", {"flow_json": '{"procedures": [\n  {"name": }'}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+
+    assert "INVALID_JSON" in html
+    assert "line 2 column" in html
+    assert "No diagram" in html
+
+
+def test_check_without_javascript_renders_the_whole_editor_with_the_text_kept(client, flow):
+    response = client.post("/flows/example/validate/", {"flow_json": UNKNOWN_REF, "base": json_hash(EXAMPLE)})
+
+    html = response.content.decode()
+    assert "<html" in html
+    assert "UNKNOWN_STEP_REF" in html
+    assert "@stepp1.msg" in html
+
+
+def test_a_legacy_row_with_invalid_json_renders_as_invalid_with_the_parse_error(client):
+    insert_raw_flow("broken", '{"procedures": [')
+
+    response = client.get("/flows/broken/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "invalid JSON" in html
+    assert 'id="json-error"' in html
+    assert "line 1 column 17" in html
+    assert "INVALID_JSON" in html
+
+
+def test_a_legacy_row_with_invalid_json_shows_on_the_overview(client):
+    insert_raw_flow("broken", "not json at all")
+
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert "broken" in response.content.decode()
+
+
+def test_save_stores_a_valid_definition_and_redirects_to_the_editor(client, flow):
+    response = save(client, FIXED, json_hash(EXAMPLE))
+
+    assert response.status_code == 302
+    assert response["Location"] == "/flows/example/"
+    assert Flow.objects.get(pk=flow.pk).flow_json == FIXED
+
+
+def test_save_stores_browser_line_endings_as_plain_newlines(client, flow):
+    save(client, FIXED.replace("\n", "\r\n"), json_hash(EXAMPLE))
+
+    assert Flow.objects.get(pk=flow.pk).flow_json == FIXED
+
+
+def test_save_refuses_an_invalid_definition_and_keeps_the_text(client, flow):
+    response = save(client, UNKNOWN_REF, json_hash(EXAMPLE))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Not saved" in html
+    assert "UNKNOWN_STEP_REF" in html
+    assert "@stepp1.msg" in html
+    assert Flow.objects.get(pk=flow.pk).flow_json == EXAMPLE
+    assert not FlowRevision.objects.exists()
+
+
+def test_save_of_an_unchanged_definition_records_nothing(client, flow):
+    response = save(client, EXAMPLE, json_hash(EXAMPLE))
+
+    assert response.status_code == 302
+    assert not FlowRevision.objects.exists()
+
+
+def test_a_stale_edit_is_refused_with_a_diff_and_both_texts_kept(client, flow):
+    loaded = json_hash(EXAMPLE)
+    theirs = definition(step("step1", "from them"), step("step2", "@step1.msg"))
+    Flow.objects.filter(pk=flow.pk).update(flow_json=theirs)
+
+    response = save(client, FIXED, loaded)
+
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "someone else saved this flow" in html
+    assert 'id="conflict-diff"' in html
+    assert "diff-add" in html and "diff-del" in html
+    assert "from them" in html  # their version, shown
+    assert "@step2" in html  # our text, still in the editor
+    assert Flow.objects.get(pk=flow.pk).flow_json == theirs
+
+
+def test_after_a_conflict_the_plain_save_button_still_refuses(client, flow):
+    loaded = json_hash(EXAMPLE)
+    theirs = definition(step("step1", "from them"))
+    Flow.objects.filter(pk=flow.pk).update(flow_json=theirs)
+
+    html = save(client, FIXED, loaded).content.decode()
+
+    assert f'name="base" value="{loaded}"' in html
+    assert f'name="overwrite" value="{json_hash(theirs)}"' in html
+
+
+def test_replacing_their_version_after_seeing_the_diff_saves_mine(client, flow):
+    theirs = definition(step("step1", "from them"))
+    Flow.objects.filter(pk=flow.pk).update(flow_json=theirs)
+
+    response = save(client, FIXED, json_hash(EXAMPLE), overwrite=json_hash(theirs))
+
+    assert response.status_code == 302
+    assert Flow.objects.get(pk=flow.pk).flow_json == FIXED
+
+
+def test_the_compare_and_set_lets_only_the_first_of_two_saves_from_one_version_win(flow):
+    base = json_hash(EXAMPLE)
+    save_definition(flow, FIXED, base_hash=base, user="ann")
+
+    with pytest.raises(StaleEdit) as refused:
+        save_definition(flow, definition(step("only")), base_hash=base, user="bob")
+
+    assert refused.value.current.flow_json == FIXED
+    assert Flow.objects.get(pk=flow.pk).flow_json == FIXED
+
+
+def test_the_compare_and_set_is_one_conditional_update(flow):
+    # The flow row is touched once, by UPDATE ... WHERE SHA256(flow_json) = <loaded>:
+    # no read of the row between the check and the write.
+    with CaptureQueriesContext(connection) as captured:
+        save_definition(flow, FIXED, base_hash=json_hash(EXAMPLE), user="ann")
+
+    on_flow = [q["sql"] for q in captured.captured_queries if "wf_flow" in q["sql"]]
+    assert len(on_flow) == 1
+    assert on_flow[0].startswith("UPDATE") and "SHA" in on_flow[0].upper()
+
+
+def test_saving_a_deleted_flow_is_not_found(client, flow):
+    Flow.all_objects.filter(pk=flow.pk).update(deleted=True)
+
+    response = save(client, FIXED, json_hash(EXAMPLE))
+
+    assert response.status_code == 404
+
+
+def test_a_deleted_flow_opens_read_only_with_a_restore_button(client, flow):
+    Flow.all_objects.filter(pk=flow.pk).update(deleted=True)
+
+    html = client.get("/flows/example/").content.decode()
+
+    assert "This flow is deleted" in html
+    assert "Restore flow" in html
+    assert 'id="save-flow"' not in html
+    assert 'id="run-flow"' not in html
+
+
+def test_an_unknown_flow_is_not_found(client):
+    assert client.get("/flows/nope/").status_code == 404
+
+
+def test_a_flow_named_like_a_page_has_its_own_editor(client):
+    Flow.objects.create(flow_name="deleted", flow_json=EXAMPLE)
+
+    response = client.get("/flows/deleted/")
+
+    assert response.status_code == 200
+    assert '<span id="flow-name">deleted</span>' in response.content.decode()
+
+
+def test_a_flow_name_with_spaces_and_unicode_round_trips_through_its_url(client):
+    Flow.objects.create(flow_name="nightly import ✓ #1?", flow_json=EXAMPLE)
+
+    html = client.get("/").content.decode()
+    url = "/flows/nightly%20import%20%E2%9C%93%20%231%3F/"
+
+    assert url in html
+    assert client.get(url).status_code == 200
+
+
+def test_the_flow_page_lists_its_recent_runs_newest_first(client, flow):
+    older, newer = make_run(), make_run()
+    make_run(flow_name="other")
+
+    html = client.get("/flows/example/").content.decode()
+
+    assert html.index(f'data-run="{newer.pk}"') < html.index(f'data-run="{older.pk}"')
+    assert html.count("data-run=") == 2

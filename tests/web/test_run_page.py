@@ -1,0 +1,200 @@
+"""The run page: live while the run goes, then results, error, definition diff, own logs."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from flows.models import Flow
+from runner.models import RunStep
+
+from .conftest import EXAMPLE, definition, log, make_run, step
+
+pytestmark = pytest.mark.django_db
+
+
+def add_step(run, index: int, name: str, status: str = "succeeded", duration: float | None = 0.25, **kw):
+    started = kw.pop("started_at", timezone.now())
+    return RunStep.objects.create(
+        run=run, index=index, name=name, status=status, started_at=started, duration=duration, **kw
+    )
+
+
+def test_a_queued_run_page_polls_its_status_partial_every_second(client, flow):
+    run = make_run(status="queued")
+
+    html = client.get(f"/runs/{run.pk}/").content.decode()
+
+    assert f'hx-get="/runs/{run.pk}/status/"' in html
+    assert 'hx-trigger="every 1s"' in html
+    assert 'id="run-status" data-status="queued"' in html
+    assert "Waiting for a worker" in html
+
+
+def test_the_status_partial_of_a_running_run_keeps_polling(client, flow):
+    run = make_run(status="running")
+
+    html = client.get(f"/runs/{run.pk}/status/", HTTP_HX_REQUEST="true").content.decode()
+
+    assert html.lstrip().startswith('<div id="run-live"')
+    assert 'hx-trigger="every 1s"' in html
+    assert "<html" not in html
+
+
+def test_the_status_partial_of_a_finished_run_stops_the_polling(client, flow):
+    run = make_run(status="succeeded")
+
+    html = client.get(f"/runs/{run.pk}/status/", HTTP_HX_REQUEST="true").content.decode()
+
+    assert 'id="run-status" data-status="succeeded"' in html
+    assert "hx-trigger" not in html
+
+
+def test_the_timeline_shows_each_step_with_status_duration_and_bar(client, flow):
+    run = make_run(status="running")
+    add_step(run, 0, "step1", duration=0.25, started_at=run.started_at)
+    add_step(
+        run, 1, "step2", status="running", duration=None, started_at=run.started_at + timedelta(seconds=1)
+    )
+
+    html = client.get(f"/runs/{run.pk}/status/").content.decode()
+
+    assert 'data-step="step1" data-status="succeeded"' in html
+    assert "250 ms" in html
+    assert 'data-step="step2" data-status="running"' in html
+    assert 'class="tl-bar" style="margin-left: ' in html
+
+
+def test_steps_not_reached_yet_are_listed_as_waiting(client, flow):
+    run = make_run(status="running")
+    add_step(run, 0, "step1")
+
+    html = client.get(f"/runs/{run.pk}/").content.decode()
+
+    assert 'data-step="step2" data-status="waiting"' in html
+
+
+def test_a_finished_run_shows_the_context_per_step(client, flow):
+    run = make_run(context={"_input": {}, "step1": {"msg": "hello"}, "step2": {"msg": "hello"}})
+    add_step(run, 0, "step1")
+    add_step(run, 1, "step2")
+
+    html = client.get(f"/runs/{run.pk}/").content.decode()
+
+    assert 'id="run-context"' in html
+    assert 'data-key="step1"' in html
+    assert "&quot;msg&quot;: &quot;hello&quot;" in html
+    assert html.index('data-key="step2"') < html.index('data-key="_input"')
+
+
+def test_a_failed_run_shows_the_error_the_failed_step_and_the_traceback(client, flow):
+    run = make_run(
+        status="failed", error="boom", traceback="Traceback ...\nValueError: boom", failed_step="step2"
+    )
+    add_step(run, 0, "step1")
+    add_step(run, 1, "step2", status="failed", error="boom")
+
+    html = client.get(f"/runs/{run.pk}/").content.decode()
+
+    assert 'id="failed-step">step2<' in html
+    assert 'id="run-traceback">Traceback ...\nValueError: boom</pre>' in html
+    assert 'data-status="not-run"' not in html
+
+
+def test_a_run_shows_its_own_log_lines_only(client, flow):
+    run = make_run()
+    other = make_run()
+    log("msg=hello", logger=f"workflow.run.{run.pk}")
+    log("someone else's line", logger=f"workflow.run.{other.pk}")
+    log("a child logger's line", logger=f"workflow.run.{run.pk}.child")
+    log("not mine either", logger=f"workflow.run.{run.pk}0")
+
+    html = client.get(f"/runs/{run.pk}/").content.decode()
+
+    assert "msg=hello" in html
+    assert "a child logger&#x27;s line" in html
+    assert "someone else" not in html
+    assert "not mine either" not in html
+
+
+def test_a_finished_run_reads_its_log_lines_by_primary_key_range(client, flow):
+    run = make_run()
+    before = log("before the run", logger=f"workflow.run.{run.pk}")
+    inside = log("inside the run", logger=f"workflow.run.{run.pk}")
+    run.log_first_id = run.log_last_id = inside.pk
+    run.save()
+    log("after the run", logger=f"workflow.run.{run.pk}")
+
+    html = client.get(f"/runs/{run.pk}/").content.decode()
+
+    assert "inside the run" in html
+    assert "before the run" not in html and "after the run" not in html
+    assert before.pk < inside.pk
+
+
+def test_a_run_without_log_lines_says_so(client, flow):
+    run = make_run()
+
+    assert "This run logged nothing." in client.get(f"/runs/{run.pk}/").content.decode()
+
+
+def test_the_definition_that_ran_is_compared_with_the_current_one(client, flow):
+    run = make_run(definition=definition(step("step1", "old text")))
+
+    html = client.get(f"/runs/{run.pk}/").content.decode()
+
+    assert 'id="definition-diff"' in html
+    assert "old text" in html
+
+
+def test_an_unchanged_definition_says_so(client, flow):
+    run = make_run(definition=EXAMPLE)
+
+    assert 'id="definition-unchanged"' in client.get(f"/runs/{run.pk}/").content.decode()
+
+
+def test_a_run_of_a_flow_that_no_longer_exists_still_renders(client):
+    run = make_run(flow_name="vanished", definition="{broken")
+
+    response = client.get(f"/runs/{run.pk}/")
+
+    assert response.status_code == 200
+    assert "no longer exists" in response.content.decode()
+
+
+def test_the_cancel_button_says_the_running_step_may_finish(client, flow):
+    run = make_run(status="running")
+
+    html = client.get(f"/runs/{run.pk}/").content.decode()
+
+    assert "Cancel run (the running step is allowed to finish)" in html
+
+
+def test_a_finished_run_has_no_cancel_button_but_a_rerun_button(client, flow):
+    run = make_run(status="failed")
+
+    html = client.get(f"/runs/{run.pk}/").content.decode()
+
+    assert 'id="cancel-run"' not in html
+    assert 'id="rerun"' in html
+
+
+def test_the_run_input_is_shown_as_json(client, flow):
+    run = make_run(input={"name": "Ann"})
+
+    html = client.get(f"/runs/{run.pk}/").content.decode()
+
+    assert json.dumps({"name": "Ann"}, indent=2).replace('"', "&quot;") in html
+
+
+def test_an_unknown_run_is_not_found(client):
+    assert client.get("/runs/999/").status_code == 404
+    assert client.get("/runs/999/status/").status_code == 404
+
+
+def test_the_flow_link_is_plain_text_for_a_deleted_flow(client, flow):
+    run = make_run()
+    Flow.all_objects.filter(pk=flow.pk).update(deleted=True)
+
+    assert 'href="/flows/example/"' not in client.get(f"/runs/{run.pk}/").content.decode()
