@@ -74,6 +74,19 @@ class FlowAdmin(admin.ModelAdmin):
         self.message_user(request, f"{len(queryset)} flow(s) restored.", messages.SUCCESS)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records only the system writes: logs, revisions, runs."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class EstimatedCountPaginator(Paginator):
     """Never COUNT(*) a log table of millions of rows: claim a large fixed count."""
 
@@ -94,7 +107,7 @@ class LevelFilter(admin.SimpleListFilter):
 
 
 @admin.register(SysLog)
-class SysLogAdmin(admin.ModelAdmin):
+class SysLogAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "level", "logger_name", "short_message"]
     # Static choices: a plain field filter would SELECT DISTINCT over the whole table.
     list_filter = [LevelFilter]
@@ -106,28 +119,9 @@ class SysLogAdmin(admin.ModelAdmin):
     def short_message(self, log: SysLog) -> str:
         return log.message if len(log.message) <= 200 else log.message[:200] + "…"
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(FlowRevision)
-class FlowRevisionAdmin(admin.ModelAdmin):
+class FlowRevisionAdmin(ReadOnlyAdmin):
     list_display = ["id", "flow_name", "note", "saved_by", "saved_at"]
-    list_filter = ["note"]
     search_fields = ["flow_name"]
     show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -4,18 +4,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from flows.admin import ReadOnlyAdmin
 from runner.models import Run, RunStep
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class RunStepInline(admin.TabularInline):
@@ -36,7 +26,7 @@ class RunStepInline(admin.TabularInline):
 class RunAdmin(ReadOnlyAdmin):
     list_display = ["id", "flow_name", "status", "trigger", "triggered_by", "created_at", "finished_at"]
     # Static choices only: a free field filter would SELECT DISTINCT over the whole history.
-    list_filter = ["status", "trigger"]
+    list_filter = ["status"]
     search_fields = ["=flow_name"]
     show_full_result_count = False
     list_per_page = 100
