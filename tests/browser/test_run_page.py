@@ -1,0 +1,71 @@
+import pytest
+from playwright.sync_api import Page, expect
+
+from runner.models import Run, RunStep
+from tests.browser.conftest import WORKER_TIMEOUT, make_flow
+from tests.runs.conftest import EXAMPLE, step
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def land_on_run_page(page: Page, live_server, flow_name: str) -> None:
+    """Run the flow from its page, wait for the run page, and mark the window: a reload
+    or any other navigation would lose the mark."""
+    page.goto(f"{live_server.url}/flows/{flow_name}/")
+    page.click("#run-flow")
+    page.wait_for_url("**/runs/*/")
+    page.evaluate("window.landedOnRunPage = true")
+
+
+def step_row(page: Page, name: str):
+    return page.locator(f"#step-timeline li[data-step='{name}']")
+
+
+def test_the_run_page_follows_a_run_to_succeeded_without_reloading(operator_page: Page, live_server, workers):
+    page = operator_page
+    make_flow("example", *EXAMPLE)
+    land_on_run_page(page, live_server, "example")
+    # No worker yet, so the page is certainly showing the run before it started.
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "queued")
+
+    workers.db(1)
+
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "succeeded", timeout=WORKER_TIMEOUT)
+    expect(step_row(page, "step1")).to_have_attribute("data-status", "succeeded")
+    expect(step_row(page, "step2")).to_have_attribute("data-status", "succeeded")
+    expect(page.locator("#run-logs")).to_contain_text("msg=hello")
+    expect(page.locator("#run-live[hx-get]")).to_have_count(0)  # the polling stopped
+    assert page.evaluate("window.landedOnRunPage") is True
+
+
+@pytest.fixture
+def release(tmp_path, workers):
+    """The file the slow step waits for; created at teardown too, so no worker waits on."""
+    path = tmp_path / "release"
+    yield path
+    path.touch()
+
+
+def test_a_cancelled_run_stops_after_its_running_step_and_never_starts_the_next(
+    operator_page: Page, live_server, workers, release
+):
+    page = operator_page
+    make_flow(
+        "slow",
+        step("hold", "wait_for_file", "Testing", path=str(release)),
+        step("after", "echo", "Testing"),
+    )
+    workers.db(1)
+    land_on_run_page(page, live_server, "slow")
+    expect(step_row(page, "hold")).to_have_attribute("data-status", "running", timeout=WORKER_TIMEOUT)
+
+    page.click("#cancel-run")
+    expect(page.locator("#cancel-requested")).to_be_visible()
+    release.touch()
+
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "cancelled", timeout=WORKER_TIMEOUT)
+    expect(step_row(page, "hold")).to_have_attribute("data-status", "succeeded")
+    expect(step_row(page, "after")).to_have_attribute("data-status", "not-run")
+    run = Run.objects.get()
+    assert run.status == "cancelled"
+    assert not RunStep.objects.filter(run=run, name="after").exists()
