@@ -67,9 +67,13 @@ def create_run(
     if not isinstance(input, dict):
         raise CannotStart("the run input must be a JSON object")
     policy = concurrency_policy(flow.flow_name, concurrency)
+    if policy == "skip_if_running":
+        ensure_gate(flow.flow_name)
     with transaction.atomic():
         if policy == "skip_if_running":
-            _lock_gate(flow.flow_name)
+            # The row lock serializes run requests of one flow on MySQL; on SQLite the
+            # IMMEDIATE transaction already holds the database's single write lock.
+            FlowGate.objects.select_for_update().get(flow_name=flow.flow_name)
             active = Run.objects.filter(flow_name=flow.flow_name, status__in=Run.ACTIVE).first()
             if active is not None:
                 raise Skipped(f"flow {flow.flow_name!r} is already {active.status} (run {active.pk})")
@@ -83,19 +87,25 @@ def create_run(
         )
 
 
-def _lock_gate(flow_name: str) -> None:
-    # The row lock serializes run requests of one flow on MySQL; on SQLite the
-    # IMMEDIATE transaction already holds the database's single write lock.
+def ensure_gate(flow_name: str) -> None:
+    """Create the flow's gate row, before and outside the transaction that locks it.
+
+    On MySQL, two transactions inserting the same unique key and then locking it deadlock;
+    created here, in autocommit, the row merely exists by the time anyone locks it.
+    """
+    if FlowGate.objects.filter(flow_name=flow_name).exists():
+        return
     try:
         with transaction.atomic():
-            FlowGate.objects.get_or_create(flow_name=flow_name)
+            FlowGate.objects.create(flow_name=flow_name)
     except IntegrityError:
         pass  # another request created it first
-    FlowGate.objects.select_for_update().get(flow_name=flow_name)
 
 
 def start_run(flow: Flow, **kwargs) -> Run:
     """Create a queued run and hand it to the queue; a worker executes it (SPEC R-3)."""
+    if concurrency_policy(flow.flow_name, kwargs.get("concurrency")) == "skip_if_running":
+        ensure_gate(flow.flow_name)
     with transaction.atomic():
         run = create_run(flow, **kwargs)
         if settings.WORKFLOW_QUEUE == "db":

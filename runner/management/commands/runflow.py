@@ -120,6 +120,12 @@ class Command(BaseCommand):
             self.stdout.write(f"flow {name!r} is valid ({len(diagnostics)} warning(s))")
             return EXIT_OK
         request = {"input": run_input, "triggered_by": _os_user(), "concurrency": concurrency}
+        try:
+            return self._start(flow, name, request, queue, as_json)
+        except DatabaseError as err:
+            raise services.CannotStart(f"the database refused the run: {err}") from err
+
+    def _start(self, flow, name, request, queue, as_json) -> int:
         if queue:
             run = services.start_run(flow, trigger="cli", **request)
             if as_json:
