@@ -166,6 +166,11 @@ def claim(run_id: int) -> bool:
     )
 
 
+OUTCOME_FIELDS = [
+    "status", "error", "traceback", "failed_step", "context", "finished_at", "log_first_id", "log_last_id",
+]  # fmt: skip
+
+
 def execute_run(run_id: int, listeners: tuple = ()) -> Run:
     """Claim the run and execute it with the engine; returns the run as it ended.
 
@@ -211,7 +216,8 @@ def execute_run(run_id: int, listeners: tuple = ()) -> Run:
     run.finished_at = timezone.now()
     runlog.flush_logs()
     run.log_first_id, run.log_last_id = _quietly(runlog.log_id_range, run.pk, first_log_id) or (None, None)
-    run.save()
+    # Only the outcome: a cancel request or heartbeat written meanwhile by others stays.
+    run.save(update_fields=OUTCOME_FIELDS)
     return run
 
 

@@ -8,6 +8,7 @@ import pytest
 from django_tasks_db.models import DBTaskResult
 
 from runner import services
+from runner.engine import RunListener
 from runner.models import Run
 from tests.runs.conftest import EXAMPLE, ROOT, child_env, make_flow
 
@@ -132,3 +133,18 @@ def test_a_lost_run_is_failed_by_the_reaper(settings):
 
     assert services.reap_lost_runs() == 1
     assert Run.objects.get(pk=run.pk).error == "worker lost"
+
+
+def test_a_cancel_request_that_came_too_late_stays_recorded():
+    flow = make_flow("example", *EXAMPLE)
+    run = start(flow)
+
+    class CancelDuringLastStep(RunListener):
+        def step_started(self, run_info, step):
+            if step.name == "step2":
+                services.request_cancel(run.pk)
+
+    finished = services.execute_run(run.pk, listeners=(CancelDuringLastStep(),))
+
+    assert finished.status == "succeeded"
+    assert Run.objects.get(pk=run.pk).cancel_requested is True
