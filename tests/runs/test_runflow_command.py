@@ -261,3 +261,10 @@ def test_progress_is_not_shown_with_json_output(runflow):
     result = runflow("example", "--json")
 
     assert "▶" not in result.stderr and "▶" not in result.stdout
+
+
+def test_an_unreachable_database_cannot_start_with_a_one_line_reason(runflow):
+    result = runflow("example", DATABASE_URL="mysql://root@127.0.0.1:1/nowhere")
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("runflow: cannot start: database unavailable:")
