@@ -7,7 +7,7 @@ import traceback
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from flows.models import Flow
@@ -15,8 +15,8 @@ from flows.validation import flow_errors
 from runner import engine, queue
 from runner import log as runlog
 from runner.heartbeat import Heartbeat
-from runner.jsonsafe import storable_result
-from runner.models import FlowGate, Run
+from runner.jsonsafe import MAX_DEPTH, depth_of, json_safe, storable_result
+from runner.models import FlowGate, Run, RunStep
 from runner.recording import RunRecorder
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ def runnable_flow(name: str) -> Flow:
 
 
 CONCURRENCY_POLICIES = ("allow", "skip_if_running")
+MAX_INPUT_DEPTH = MAX_DEPTH - 2  # the input is stored, and also appears in the context
 
 
 class Skipped(CannotStart):
@@ -66,6 +67,10 @@ def create_run(
         raise CannotStart(f"flow {flow.flow_name!r} is invalid: {len(errors)} problem(s)", errors)
     if not isinstance(input, dict):
         raise CannotStart("the run input must be a JSON object")
+    if depth_of(input, MAX_INPUT_DEPTH + 1) > MAX_INPUT_DEPTH:
+        raise CannotStart(f"the run input is nested deeper than {MAX_INPUT_DEPTH} levels")
+    if json_safe(input) != input:
+        raise CannotStart("the run input holds text that is not valid Unicode")
     policy = concurrency_policy(flow.flow_name, concurrency)
     if policy == "skip_if_running":
         ensure_gate(flow.flow_name)
@@ -138,10 +143,19 @@ def request_cancel(run_id: int) -> Run:
 def reap_lost_runs() -> int:
     """Mark failed every running run whose heartbeat stopped: its worker died."""
     now = timezone.now()
-    return Run.objects.filter(
-        status=Run.Status.RUNNING,
-        heartbeat_at__lt=now - timedelta(seconds=settings.WORKFLOW_WORKER_LOST_SECONDS),
-    ).update(status=Run.Status.FAILED, error="worker lost", finished_at=now)
+    stale = now - timedelta(seconds=settings.WORKFLOW_WORKER_LOST_SECONDS)
+    with transaction.atomic():
+        lost = list(
+            Run.objects.filter(status=Run.Status.RUNNING, heartbeat_at__lt=stale).values_list("pk", flat=True)
+        )
+        if not lost:
+            return 0
+        RunStep.objects.filter(run_id__in=lost, status=RunStep.Status.RUNNING).update(
+            status=RunStep.Status.FAILED, error="worker lost"
+        )
+        return Run.objects.filter(pk__in=lost, status=Run.Status.RUNNING).update(
+            status=Run.Status.FAILED, error="worker lost", finished_at=now
+        )
 
 
 def watch_run(run_id: int) -> str:
@@ -171,11 +185,14 @@ OUTCOME_FIELDS = [
 ]  # fmt: skip
 
 
-def execute_run(run_id: int, listeners: tuple = ()) -> Run:
+def execute_run(run_id: int, listeners: tuple = (), *, watch: bool = True) -> Run:
     """Claim the run and execute it with the engine; returns the run as it ended.
 
     A run that another worker claimed, or that was cancelled before starting, is returned
-    untouched (a queued-but-cancelled one is marked cancelled here).
+    untouched (a queued-but-cancelled one is marked cancelled here). Whatever happens after
+    the claim, the run gets a final status: even a procedure calling sys.exit() or a Ctrl-C
+    is recorded (then re-raised), so no run stays "running" behind a live process.
+    `watch` schedules the worker-lost check (workers); in-process CLI runs skip it.
     """
     if not claim(run_id):
         Run.objects.filter(pk=run_id, status=Run.Status.QUEUED, cancel_requested=True).update(
@@ -183,42 +200,64 @@ def execute_run(run_id: int, listeners: tuple = ()) -> Run:
         )
         return Run.objects.get(pk=run_id)
     run = Run.objects.get(pk=run_id)
-    _watch_quietly(run.pk)
-    runlog.setup_logging()
-    runlog.attach_database_handler()
-    first_log_id = _quietly(runlog.max_log_id)
+    if watch:
+        _watch_quietly(run.pk)
     recorder = RunRecorder(run)
     context = {"_runtime": {"run_id": run.pk, "flow_name": run.flow_name}, "_input": run.input}
+    first_log_id = None
     try:
-        definition, diagnostics = engine.validate_flow(
-            run.definition, packages=settings.WORKFLOW_PROCEDURE_PACKAGES
-        )
-        if definition is None:
-            raise engine.FlowError("the definition is invalid: " + "; ".join(d.message for d in diagnostics))
-        with Heartbeat(run.pk):
-            context = engine.run_flow(
-                definition,
-                logger=runlog.run_logger(run.pk),
-                packages=settings.WORKFLOW_PROCEDURE_PACKAGES,
-                run_id=run.pk,
-                flow_name=run.flow_name,
-                input=run.input,
-                listeners=(recorder, *listeners),
-                should_cancel=recorder.should_cancel,
-            )
+        runlog.setup_logging()
+        runlog.attach_database_handler()
+        first_log_id = _quietly(runlog.max_log_id)
+        context = _run_engine(run, recorder, listeners)
         run.status = Run.Status.SUCCEEDED
-    except engine.RunCancelled:
-        run.status, run.error = Run.Status.CANCELLED, "cancelled by request"
-    except Exception as err:
+    except engine.RunCancelled as err:
+        run.status, run.error = Run.Status.CANCELLED, str(err)
+    except BaseException as err:
         run.status = Run.Status.FAILED
         _record_failure(run, err)
+        _finish(run, context, recorder, first_log_id)
+        if not isinstance(err, Exception):
+            raise  # SystemExit, KeyboardInterrupt: recorded, and the process still stops
+        return run
+    _finish(run, context, recorder, first_log_id)
+    return run
+
+
+def _run_engine(run: Run, recorder: RunRecorder, listeners: tuple) -> dict:
+    # The flow may have been deleted or disabled while its run waited in the queue.
+    if not Flow.all_objects.runnable().filter(pk=run.flow_id).exists():
+        raise engine.RunCancelled(f"flow {run.flow_name!r} is deleted or disabled: the run did not start")
+    packages = settings.WORKFLOW_PROCEDURE_PACKAGES
+    definition, diagnostics = engine.validate_flow(run.definition, packages=packages)
+    if definition is None:
+        raise engine.FlowError("the definition is invalid: " + "; ".join(d.message for d in diagnostics))
+    with Heartbeat(run.pk):
+        return engine.run_flow(
+            definition,
+            logger=runlog.run_logger(run.pk),
+            packages=packages,
+            run_id=run.pk,
+            flow_name=run.flow_name,
+            input=run.input,
+            listeners=(recorder, *listeners),
+            should_cancel=recorder.should_cancel,
+        )
+
+
+def _finish(run: Run, context: dict, recorder: RunRecorder, first_log_id: int | None) -> None:
     run.context = {**{k: storable_result(v) for k, v in context.items()}, **recorder.results}
     run.finished_at = timezone.now()
     runlog.flush_logs()
     run.log_first_id, run.log_last_id = _quietly(runlog.log_id_range, run.pk, first_log_id) or (None, None)
-    # Only the outcome: a cancel request or heartbeat written meanwhile by others stays.
-    run.save(update_fields=OUTCOME_FIELDS)
-    return run
+    try:
+        # Only the outcome: a cancel request or heartbeat written meanwhile by others stays.
+        run.save(update_fields=OUTCOME_FIELDS)
+    except DatabaseError as err:
+        # Whatever the database refused in the context, the status must still land.
+        logger.warning("run %s: the context could not be stored: %s", run.pk, err)
+        run.context = {"__unstorable__": f"the database refused the context: {err}"}
+        run.save(update_fields=OUTCOME_FIELDS)
 
 
 def _quietly(read, *args):
@@ -241,11 +280,13 @@ def _watch_quietly(run_id: int) -> None:
         logger.warning("could not schedule the liveness check of run %s", run_id, exc_info=True)
 
 
-def _record_failure(run: Run, err: Exception) -> None:
+def _record_failure(run: Run, err: BaseException) -> None:
     cause = err.__cause__ if isinstance(err, engine.FlowError) and err.__cause__ else err
     run.error = str(err) or type(err).__name__
     run.traceback = "".join(traceback.format_exception(cause))
     run.failed_step = getattr(err, "step", None) or ""
-    if not isinstance(err, engine.FlowError):
+    if not isinstance(err, Exception):
+        run.error = f"interrupted: {type(err).__name__}" + (f" {err}" if str(err) else "")
+    elif not isinstance(err, engine.FlowError):
         # Not a flow's own failure: a bug on our side, worth the operator's attention.
-        logger.exception("run %s failed outside the flow", run.pk)
+        logger.error("run %s failed outside the flow", run.pk, exc_info=err)

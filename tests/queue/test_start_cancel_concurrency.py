@@ -148,3 +148,32 @@ def test_a_cancel_request_that_came_too_late_stays_recorded():
 
     assert finished.status == "succeeded"
     assert Run.objects.get(pk=run.pk).cancel_requested is True
+
+
+def test_a_queued_run_of_a_flow_deleted_meanwhile_does_not_run():
+    flow = make_flow("example", *EXAMPLE)
+    run = start(flow)
+    flow.soft_delete()
+
+    finished = services.execute_run(run.pk)
+
+    assert finished.status == "cancelled"
+    assert "deleted or disabled" in finished.error
+    assert not finished.steps.exists()
+
+
+def test_the_reaper_also_fails_the_step_that_was_running():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from runner.models import RunStep
+
+    run = start(make_flow("example", *EXAMPLE))
+    stale = timezone.now() - timedelta(hours=1)
+    Run.objects.filter(pk=run.pk).update(status="running", heartbeat_at=stale)
+    RunStep.objects.create(run=run, index=0, name="step1", started_at=stale)
+
+    services.reap_lost_runs()
+
+    assert run.steps.get().status == "failed"

@@ -268,3 +268,66 @@ def test_an_unreachable_database_cannot_start_with_a_one_line_reason(runflow):
 
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("runflow: cannot start: database unavailable:")
+
+
+def test_a_procedure_calling_sys_exit_fails_the_run_and_leaves_it_recorded(runflow):
+    make_flow("bye", step("s", "exit_process", "Testing"))
+
+    result = runflow("bye")
+
+    assert result.returncode == 1
+    assert "interrupted by SystemExit" in result.stderr.strip().splitlines()[-1]
+    run = Run.objects.get()
+    assert (run.status, run.error) == ("failed", "interrupted: SystemExit 3")
+
+
+def test_a_result_with_text_the_database_cannot_encode_is_stored_escaped(runflow):
+    make_flow("enc", step("s", "surrogate", "Testing"))
+
+    result = runflow("enc", "--json")
+
+    assert result.returncode == 0, result.stderr
+    assert Run.objects.get().context["s"] == {"name": "caf\\udce9"}
+
+
+def test_a_result_nested_deeper_than_the_database_allows_is_stored_with_a_marker(runflow):
+    make_flow("deep", step("s", "deep", "Testing", depth=60))
+
+    result = runflow("deep", "--json")
+
+    assert result.returncode == 0, result.stderr
+    assert "nested deeper than" in json.dumps(Run.objects.get().context["s"])
+
+
+def test_input_nested_too_deeply_cannot_start(runflow):
+    make_flow("example", *EXAMPLE)
+
+    result = runflow("example", "--input-json", '{"a": ' + "[" * 50 + "]" * 50 + "}")
+
+    assert result.returncode == 2
+    assert "nested deeper than" in result.stderr
+    assert not Run.objects.exists()
+
+
+def test_input_nested_beyond_the_parser_cannot_start(runflow):
+    result = runflow("example", "--input-json", "[" * 100_000)
+
+    assert result.returncode == 2
+    assert "nested too deeply" in result.stderr
+
+
+def test_a_killed_cli_run_is_marked_lost_by_the_next_cli_run(runflow, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    make_flow("example", *EXAMPLE)
+    stale = timezone.now() - timedelta(seconds=settings.WORKFLOW_WORKER_LOST_SECONDS + 5)
+    dead = Run.objects.create(
+        flow_name="example", definition="{}", trigger="cli", status="running", heartbeat_at=stale
+    )
+
+    result = runflow("example", "--concurrency", "skip_if_running")
+
+    assert result.returncode == 0, result.stderr
+    assert Run.objects.get(pk=dead.pk).error == "worker lost"

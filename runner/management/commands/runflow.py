@@ -27,6 +27,8 @@ def parse_input(pairs: list[str], input_json: str | None) -> dict:
             data = json.loads(input_json)
         except json.JSONDecodeError as err:
             raise services.CannotStart(f"--input-json is not valid JSON: {err}") from err
+        except RecursionError as err:
+            raise services.CannotStart("--input-json is nested too deeply") from err
         if not isinstance(data, dict):
             raise services.CannotStart("--input-json must be a JSON object")
     for pair in pairs:
@@ -35,7 +37,7 @@ def parse_input(pairs: list[str], input_json: str | None) -> dict:
             raise services.CannotStart(f"--input expects key=value, got {pair!r}")
         try:
             data[key] = json.loads(raw)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             data[key] = raw
     return data
 
@@ -126,6 +128,9 @@ class Command(BaseCommand):
             raise services.CannotStart(f"the database refused the run: {err}") from err
 
     def _start(self, flow, name, request, queue, as_json) -> int:
+        # Cron-only installs have no worker to notice a run whose process was killed:
+        # each CLI run marks those first, so a stale "running" never blocks skip_if_running.
+        services.reap_lost_runs()
         if queue:
             run = services.start_run(flow, trigger="cli", **request)
             if as_json:
@@ -136,7 +141,12 @@ class Command(BaseCommand):
         run = services.create_run(flow, trigger="cli", **request)
         listeners = (TerminalProgress(self.stderr),) if not as_json and sys.stderr.isatty() else ()
         try:
-            run = services.execute_run(run.pk, listeners=listeners)
+            run = services.execute_run(run.pk, listeners=listeners, watch=False)
+        except (SystemExit, KeyboardInterrupt) as err:
+            # A procedure called sys.exit() or the user pressed Ctrl-C: the run is recorded
+            # as failed ("interrupted"); this is a failed run, not one that could not start.
+            self.stderr.write(f"runflow: run {run.pk} failed: interrupted by {type(err).__name__}")
+            return EXIT_FAILED
         except DatabaseError as err:
             # The flow may have run, but its outcome could not be recorded: not a success.
             self.stderr.write(f"runflow: run {run.pk}: the database failed while recording it: {err}")

@@ -37,3 +37,15 @@ class Testing:
 
     def unjsonable(self, context: dict, params: dict) -> dict:
         return {"when": object(), "big": "x" * params.get("size", 10)}
+
+    def exit_process(self, context: dict, params: dict) -> dict:
+        raise SystemExit(3)
+
+    def surrogate(self, context: dict, params: dict) -> dict:
+        return {"name": b"caf\xe9".decode("utf-8", "surrogateescape")}
+
+    def deep(self, context: dict, params: dict) -> dict:
+        value: dict = {}
+        for _ in range(params.get("depth", 40)):
+            value = {"d": value}
+        return value
