@@ -3,16 +3,24 @@ from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
-from flows.editing import record_revision
+from flows.editing import json_hash, lock_flow, record_revision
 from flows.models import Flow, FlowRevision, SysLog
 from flows.validation import flow_errors
 
 
 class FlowForm(forms.ModelForm):
+    # The version the form was loaded with: a save over someone else's newer one is refused.
+    base_hash = forms.CharField(widget=forms.HiddenInput, required=False)
+
     class Meta:
         model = Flow
         fields = ["flow_name", "flow_json", "enabled"]
         widgets = {"flow_json": forms.Textarea(attrs={"rows": 24, "cols": 100, "spellcheck": "false"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["base_hash"].initial = json_hash(self.instance.flow_json or "")
 
     def clean_flow_json(self):
         text = self.cleaned_data["flow_json"]
@@ -20,6 +28,19 @@ class FlowForm(forms.ModelForm):
         if errors:
             raise forms.ValidationError([f"{d.code} at {d.path}: {d.message}" for d in errors])
         return text
+
+    def clean(self):
+        cleaned = super().clean()
+        # The rendered form always carries base_hash; a scripted POST without it is not checked.
+        if self.instance.pk is not None and cleaned.get("base_hash"):
+            # The admin saves inside one transaction: the lock holds until the save is done.
+            current = lock_flow(self.instance.pk)
+            if json_hash(current.flow_json) != cleaned.get("base_hash"):
+                raise forms.ValidationError(
+                    "Someone else saved this flow since you opened it; nothing was saved. "
+                    "Copy your text, reload the page to see their version, and apply your change again."
+                )
+        return cleaned
 
 
 class DeletedFilter(admin.SimpleListFilter):

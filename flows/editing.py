@@ -6,8 +6,6 @@ import json
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models.functions import SHA256
-from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from flows.models import Flow, FlowRevision
@@ -47,24 +45,30 @@ def clean_text(text: str) -> str:
 def save_definition(flow: Flow, text: str, *, base_hash: str, user: str, note: str = "edit") -> FlowRevision:
     """Store text as the flow's definition if the row still holds the version hashed base_hash.
 
-    The compare-and-set is one conditional UPDATE (its row count tells whether it won), so
-    two editors saving at once cannot both succeed from the same base version.
+    The row is read under a lock and compared in Python, then written in the same
+    transaction, so two editors saving at once cannot both succeed from the same base
+    version. (Hashing in SQL instead would hash the column's own encoding: a latin1 legacy
+    table would never match the UTF-8 hash the editor carries.)
     """
     errors = flow_errors(text)
     if errors:
         raise InvalidDefinition(errors)
     with transaction.atomic():
-        first_revision = not FlowRevision.objects.filter(flow_id=flow.pk).exists()
-        won = Flow.all_objects.filter(Exact(SHA256("flow_json"), base_hash), pk=flow.pk).update(
-            flow_json=text, updated_at=timezone.now()
-        )
-        if won != 1:
-            raise StaleEdit(Flow.all_objects.get(pk=flow.pk))
-        if first_revision and json_hash(flow.flow_json) == base_hash:
+        current = lock_flow(flow.pk)
+        if json_hash(current.flow_json) != base_hash:
+            raise StaleEdit(current)
+        if not FlowRevision.objects.filter(flow_id=flow.pk).exists():
             # A flow written before the dashboard existed has no history yet: keep the
             # version this save replaces, so the first edit can be undone too.
-            record_revision(flow, flow.flow_json, user="", note="original")
-        return record_revision(flow, text, user=user, note=note)
+            record_revision(current, current.flow_json, user="", note="original")
+        Flow.all_objects.filter(pk=flow.pk).update(flow_json=text, updated_at=timezone.now())
+        return record_revision(current, text, user=user, note=note)
+
+
+def lock_flow(pk: int) -> Flow:
+    """The flow's row as it is now, locked until the transaction ends (SQLite: the
+    IMMEDIATE transaction already holds the database's write lock)."""
+    return Flow.all_objects.select_for_update().get(pk=pk)
 
 
 def create_flow(name: str, text: str, *, user: str) -> Flow:

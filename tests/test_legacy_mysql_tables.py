@@ -100,3 +100,31 @@ def test_admin_lists_logs_of_hand_made_table(legacy_tables, admin_client_):
 
     assert response.status_code == 200
     assert b"msg=hello" in response.content
+
+
+@pytest.fixture
+def latin1_flow_table():
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE wf_flow")
+        cursor.execute(LEGACY_DDL[0].replace("utf8mb4", "latin1"))
+        cursor.execute(
+            "INSERT INTO wf_flow (flow_name, flow_json, enabled, deleted, created_at, updated_at)"
+            " VALUES ('legacy', '{}', 1, 0, NOW(), NOW())"
+        )
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE wf_flow")
+    call_command("create_wf_tables", verbosity=0)
+
+
+def test_the_editor_saves_accented_text_twice_on_a_latin1_table(latin1_flow_table):
+    from flows.editing import json_hash, save_definition
+
+    flow = Flow.objects.get(flow_name="legacy")
+    first = '{"procedures": [{"name": "s", "mod": "common.Kt", "method": "prt", "params": {"msg": "café"}}]}'
+    save_definition(flow, first, base_hash=json_hash(flow.flow_json), user="ann")
+
+    second = first.replace("café", "crème")
+    save_definition(flow, second, base_hash=json_hash(first), user="ann")
+
+    assert Flow.objects.get(pk=flow.pk).flow_json == second

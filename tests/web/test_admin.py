@@ -2,6 +2,8 @@
 
 import pytest
 
+from flows.editing import json_hash
+from flows.models import Flow
 from runner.models import RunStep
 
 from .conftest import make_run
@@ -34,3 +36,28 @@ def test_the_run_admin_cannot_add_change_or_delete(admin_client, flow):
 def test_the_revision_admin_is_read_only(admin_client):
     assert admin_client.get("/admin/flows/flowrevision/").status_code == 200
     assert admin_client.get("/admin/flows/flowrevision/add/").status_code == 403
+
+
+EXAMPLE_TEXT = (
+    '{"procedures": [{"name": "s", "mod": "common.Kt", "method": "prt", "params": {"msg": "hello"}}]}'
+)
+
+
+def test_an_admin_save_over_someone_elses_newer_version_is_refused(admin_client):
+    flow = Flow.objects.create(flow_name="f", flow_json=EXAMPLE_TEXT)
+    loaded = json_hash(flow.flow_json)
+    Flow.objects.filter(pk=flow.pk).update(flow_json=EXAMPLE_TEXT.replace("hello", "theirs"))
+
+    response = admin_client.post(
+        f"/admin/flows/flow/{flow.pk}/change/",
+        {
+            "flow_name": "f",
+            "flow_json": EXAMPLE_TEXT.replace("hello", "mine"),
+            "enabled": "on",
+            "base_hash": loaded,
+        },
+    )
+
+    assert response.status_code == 200
+    assert b"Someone else saved this flow" in response.content
+    assert "theirs" in Flow.objects.get(pk=flow.pk).flow_json
