@@ -27,14 +27,21 @@ class Step:
 
 
 def references(value) -> list[str]:
-    """Every reference string (``@step...``, not ``@@`` literals) inside a step's params."""
-    if isinstance(value, str):
-        return [value] if value[:1] == "@" and value[:2] != "@@" else []
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, list):
-        return [ref for item in value for ref in references(item)]
-    return []
+    """Every reference string (``@step...``, not ``@@`` literals) inside a step's params.
+
+    Iterative: params nested thousands deep (hostile input) must not overflow the stack.
+    """
+    found, stack = [], [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if item[:1] == "@" and item[:2] != "@@":
+                found.append(item)
+        elif isinstance(item, dict):
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+    return found
 
 
 def error_steps(diagnostics) -> set[int]:

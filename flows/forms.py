@@ -29,6 +29,8 @@ def parse_run_input(text: str) -> dict:
         except json.JSONDecodeError as err:
             where = f"line {err.lineno}, column {err.colno}"
             raise ValueError(f"The input is not valid JSON: {err.msg} ({where}).") from err
+        except RecursionError as err:
+            raise ValueError("The input is nested too deeply.") from err
         if not isinstance(data, dict):
             raise ValueError("The input must be a JSON object (or key=value lines).")
         return data
@@ -42,7 +44,7 @@ def parse_run_input(text: str) -> dict:
             raise ValueError(f"Line {number} is not key=value (or write one JSON object): {shown!r}")
         try:
             data[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             data[key.strip()] = raw.strip()
     return data
 

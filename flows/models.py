@@ -62,6 +62,8 @@ class Flow(models.Model):
             return json.loads(self.flow_json or ""), None
         except (json.JSONDecodeError, TypeError) as err:
             return None, f"Invalid JSON: {err}"
+        except RecursionError:
+            return None, "Invalid JSON: nested too deeply to read"
 
     @property
     def json_error(self) -> str | None:

@@ -13,9 +13,10 @@ from flows.views import flows, logs, overview, runs
 class FlowNameConverter:
     """A flow name as one path segment. New names cannot hold a slash, but legacy rows may:
     "/" and "%" travel percent-encoded (reverse() encodes the "%" once more, the server
-    decodes once, to_python the second time), as do the names "." and ".."."""
+    decodes once, to_python the second time), as do the names "." and "..". A legacy row
+    may even have an empty name: its pages are /flows//, never a crash of the overview."""
 
-    regex = "[^/]+"
+    regex = "[^/]*"
 
     def to_python(self, value: str) -> str:
         return unquote(value)

@@ -182,7 +182,7 @@ def flow_revisions(request: HttpRequest, name: str) -> HttpResponse:
     flow = access.get_flow(request, name, deleted=None)
     revisions = FlowRevision.objects.filter(flow_id=flow.pk).order_by("-id")
     before = request.GET.get("before", "")
-    if before.isdigit():
+    if before.isascii() and before.isdigit():
         revisions = revisions.filter(id__lt=int(before))
     revisions = list(revisions[: REVISIONS_PAGE + 1])
     current = json_hash(flow.flow_json)
