@@ -55,7 +55,8 @@ def validate_flow(
         return None, checker.diagnostics
     for key in data:
         if key != "procedures":
-            checker.error("SCHEMA", key_path(key)[1:], f'unknown key "{key}": a flow has only "procedures"')
+            path = key_path(key).removeprefix(".")
+            checker.error("SCHEMA", path, f'unknown key "{key}": a flow has only "procedures"')
     procedures = data.get("procedures")
     if not isinstance(procedures, list) or not procedures:
         checker.error("SCHEMA", "procedures", '"procedures" must be a non-empty list of steps')

@@ -272,3 +272,13 @@ def test_diagnostic_as_dict_has_every_field():
         "message": diagnostic.message,
         "step": "a",
     }
+
+
+def test_an_unknown_top_level_key_that_is_not_an_identifier_has_a_bracketed_path():
+    from runner.engine import validate_flow
+
+    source = '{"procedures": [{"name": "s", "mod": "common.Kt", "method": "prt"}], "a b": 1}'
+
+    _, diagnostics = validate_flow(source)
+
+    assert [(d.code, d.path) for d in diagnostics] == [("SCHEMA", '["a b"]')]
