@@ -95,6 +95,7 @@ class LogFilterForm(forms.Form):
     # time as the page shows it; without JavaScript they are UTC.
     tz = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput(attrs={"data-tz": ""}))
     tail = forms.BooleanField(required=False, label="Live tail")
+    run = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     after = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 

@@ -35,11 +35,12 @@ class LogFilters:
     text: str = ""
     since: datetime | None = None
     until: datetime | None = None
+    run: int | None = None  # one run's own lines: its logger and that logger's children
 
     @property
     def active(self) -> bool:
         leveled = self.level not in ("", "DEBUG")
-        return bool(leveled or self.logger or self.text or self.since or self.until)
+        return bool(leveled or self.logger or self.text or self.since or self.until or self.run)
 
     def apply(self, rows: QuerySet) -> QuerySet:
         if self.level not in ("", "DEBUG"):
@@ -48,6 +49,10 @@ class LogFilters:
             rows = rows.filter(level__in=names)
         if self.logger:
             rows = rows.filter(logger_name__startswith=self.logger)
+        if self.run:
+            # Not a prefix: "workflow.run.1" must not match runs 10, 11, 100...
+            name = run_logger_name(self.run)
+            rows = rows.filter(Q(logger_name=name) | Q(logger_name__startswith=f"{name}."))
         if self.text:
             # icontains: SQLite's LIKE ignores case anyway, so both databases behave alike.
             rows = rows.filter(message__icontains=self.text)
@@ -165,4 +170,5 @@ def filters_from(data: dict) -> LogFilters:
         text=data.get("q") or "",
         since=data.get("since"),
         until=data.get("until"),
+        run=data.get("run"),
     )

@@ -9,7 +9,7 @@ from flows.access import login_required
 from flows.forms import LogFilterForm
 from flows.logsearch import LogPage, filters_from, search, tail
 
-FILTER_KEYS = ("level", "logger", "q", "since", "until", "tz")
+FILTER_KEYS = ("level", "logger", "q", "since", "until", "tz", "run")
 
 
 def _filter_query(request: HttpRequest) -> dict:

@@ -280,3 +280,14 @@ def test_the_tail_takes_a_fixed_number_of_queries(client, lines, django_assert_n
         client.get("/logs/tail/?after=0&level=ERROR")
 
     assert_no_count_or_offset(captured)
+
+
+def test_the_run_filter_shows_that_run_and_its_children_but_not_runs_with_longer_ids(client):
+    mine = log("mine", logger="workflow.run.1")
+    child = log("child", logger="workflow.run.1.http")
+    log("other", logger="workflow.run.10")
+
+    response = client.get("/logs/?run=1")
+
+    ids = [row.pk for row in response.context["page"].rows]
+    assert ids == [child.pk, mine.pk]
