@@ -108,12 +108,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class EstimatedCountPaginator(Paginator):
-    """Never COUNT(*) a log table of millions of rows: claim a large fixed count."""
+class FixedCountPaginator(Paginator):
+    """Never COUNT(*) a log table of millions of rows: claim a fixed count of 100 pages.
+
+    Not more: the admin pages with OFFSET, and a link to page 10,000,000 would make the
+    database skip that many rows. Older lines are the log viewer's job (/logs/, keyset).
+    """
 
     @cached_property
     def count(self) -> int:
-        return 1_000_000_000
+        return 100 * self.per_page
 
 
 class LevelFilter(admin.SimpleListFilter):
@@ -132,7 +136,7 @@ class SysLogAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "level", "logger_name", "short_message"]
     # Static choices: a plain field filter would SELECT DISTINCT over the whole table.
     list_filter = [LevelFilter]
-    paginator = EstimatedCountPaginator
+    paginator = FixedCountPaginator
     show_full_result_count = False
     list_per_page = 100
 

@@ -95,6 +95,9 @@ def set_enabled(flow: Flow, enabled: bool) -> None:
     flow.save(update_fields=["enabled", "updated_at"])
 
 
+MAX_DIFF_CHARS = 200_000
+
+
 @dataclass(frozen=True)
 class DiffLine:
     kind: str  # "add", "del", "hunk", "meta" or "same"
@@ -107,6 +110,11 @@ def diff_lines(old: str, new: str, old_label: str, new_label: str) -> tuple[list
     A one-line (minified) definition diffs as a single changed line, which helps nobody:
     when both sides parse as JSON and one is a single line, both are pretty-printed first.
     """
+    if max(len(old), len(new)) > MAX_DIFF_CHARS:
+        # difflib's time grows much faster than the text: a 5 MB definition would hold a
+        # worker for minutes. Say so instead of diffing.
+        note = f"(too large to diff here: over {MAX_DIFF_CHARS:,} characters)"
+        return [DiffLine("meta", note)], False
     reformatted = False
     if old != new and min(old.count("\n"), new.count("\n")) == 0:
         try:

@@ -258,3 +258,13 @@ def test_the_flow_page_lists_its_recent_runs_newest_first(client, flow):
 
     assert html.index(f'data-run="{newer.pk}"') < html.index(f'data-run="{older.pk}"')
     assert html.count("data-run=") == 2
+
+
+def test_definitions_too_large_to_diff_quickly_get_a_note_instead():
+    from flows.editing import MAX_DIFF_CHARS, diff_lines
+
+    big = "x\n" * MAX_DIFF_CHARS
+
+    lines, _ = diff_lines(big, big + "y", "a", "b")
+
+    assert [line.text for line in lines] == [f"(too large to diff here: over {MAX_DIFF_CHARS:,} characters)"]
