@@ -38,20 +38,27 @@ def show_create(table: str) -> str:
         return cursor.fetchone()[1]
 
 
-@pytest.fixture
-def legacy_tables():
+def replaced_tables(tables: str, statements: list[str]):
+    """Swap the standard wf_ tables for hand-made ones, then put the standard ones back."""
     with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE wf_flow, wf_syslog")
-        for statement in LEGACY_DDL:
+        cursor.execute(f"DROP TABLE {tables}")
+        for statement in statements:
             cursor.execute(statement)
-        cursor.execute(
-            "INSERT INTO wf_flow (flow_name, flow_json, enabled, deleted, created_at, updated_at)"
-            " VALUES ('legacy', '{\"procedures\": []}', 1, 0, '2025-12-19 08:39:02', '2025-12-19 08:39:02')"
-        )
     yield
     with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE wf_flow, wf_syslog")
+        cursor.execute(f"DROP TABLE {tables}")
     call_command("create_wf_tables", verbosity=0)
+
+
+LEGACY_ROW = (
+    "INSERT INTO wf_flow (flow_name, flow_json, enabled, deleted, created_at, updated_at)"
+    " VALUES ('legacy', '{\"procedures\": []}', 1, 0, '2025-12-19 08:39:02', '2025-12-19 08:39:02')"
+)
+
+
+@pytest.fixture
+def legacy_tables():
+    yield from replaced_tables("wf_flow, wf_syslog", [*LEGACY_DDL, LEGACY_ROW])
 
 
 @pytest.fixture
@@ -104,17 +111,7 @@ def test_admin_lists_logs_of_hand_made_table(legacy_tables, admin_client_):
 
 @pytest.fixture
 def latin1_flow_table():
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE wf_flow")
-        cursor.execute(LEGACY_DDL[0].replace("utf8mb4", "latin1"))
-        cursor.execute(
-            "INSERT INTO wf_flow (flow_name, flow_json, enabled, deleted, created_at, updated_at)"
-            " VALUES ('legacy', '{}', 1, 0, NOW(), NOW())"
-        )
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE wf_flow")
-    call_command("create_wf_tables", verbosity=0)
+    yield from replaced_tables("wf_flow", [LEGACY_DDL[0].replace("utf8mb4", "latin1"), LEGACY_ROW])
 
 
 def test_the_editor_saves_accented_text_twice_on_a_latin1_table(latin1_flow_table):

@@ -23,7 +23,7 @@ from flows.forms import NewFlowForm, parse_run_input
 from flows.models import Flow, FlowRevision
 from flows.validation import flow_diagnostics
 from runner.models import Run
-from runner.services import CannotStart, start_run
+from runner.services import CannotStart, runnable_flow, start_run
 
 REVISIONS_PAGE = 50
 
@@ -111,19 +111,11 @@ def flow_save(request: HttpRequest, name: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def flow_enable(request: HttpRequest, name: str) -> HttpResponse:
+def flow_set_enabled(request: HttpRequest, name: str, enabled: bool) -> HttpResponse:
     flow = access.get_flow(request, name, CHANGE_FLOWS)
-    set_enabled(flow, True)
-    messages.success(request, f"{flow.flow_name} is enabled: it can run.")
-    return redirect("wf-flow", name=flow.flow_name)
-
-
-@login_required
-@require_POST
-def flow_disable(request: HttpRequest, name: str) -> HttpResponse:
-    flow = access.get_flow(request, name, CHANGE_FLOWS)
-    set_enabled(flow, False)
-    messages.success(request, f"{flow.flow_name} is disabled: it stays visible but cannot run.")
+    set_enabled(flow, enabled)
+    state = "enabled: it can run" if enabled else "disabled: it stays visible but cannot run"
+    messages.success(request, f"{flow.flow_name} is {state}.")
     return redirect("wf-flow", name=flow.flow_name)
 
 
@@ -239,8 +231,7 @@ def flow_run(request: HttpRequest, name: str) -> HttpResponse:
     raw_input = request.POST.get("input", "")
     try:
         run_input = parse_run_input(raw_input)
-        if not flow.enabled:
-            raise CannotStart(f"{flow.flow_name} is disabled: enable it before running it.")
+        runnable_flow(flow.flow_name)  # the CLI's rule: enabled and not deleted, or why not
         run = start_run(flow, input=run_input, trigger="web", triggered_by=request.user.get_username())
     except (ValueError, CannotStart) as err:
         messages.error(request, f"Not started: {err}")

@@ -15,7 +15,7 @@ from flows.forms import RunFilterForm
 from flows.logsearch import run_lines
 from flows.models import Flow
 from runner.models import Run
-from runner.services import CannotStart, request_cancel, start_run
+from runner.services import CannotStart, request_cancel, runnable_flow, start_run
 
 RUNS_PAGE = 50
 LIST_DEFERRED = ("definition", "context", "traceback", "input")
@@ -138,12 +138,8 @@ def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_POST
 def run_rerun(request: HttpRequest, run_id: int) -> HttpResponse:
     run = access.get_run(request, run_id, RUN_FLOWS)
-    flow = Flow.all_objects.filter(flow_name=run.flow_name).first()
     try:
-        if flow is None or flow.deleted:
-            raise CannotStart(f"{run.flow_name} no longer exists (or is deleted).")
-        if not flow.enabled:
-            raise CannotStart(f"{flow.flow_name} is disabled: enable it before running it.")
+        flow = runnable_flow(run.flow_name)
         new = start_run(flow, input=run.input, trigger="web", triggered_by=request.user.get_username())
     except CannotStart as err:
         messages.error(request, f"Not started: {err}")
