@@ -28,13 +28,39 @@ class StaleEdit(Exception):
         self.current = current
 
 
+class FlowMoved(Exception):
+    """The flow was deleted, renamed or removed since the page was loaded; nothing was saved.
+
+    `current` is the flow as it is now (found by its id), or None when its row is gone.
+    """
+
+    def __init__(self, current: Flow | None) -> None:
+        super().__init__("the flow was deleted, renamed or removed meanwhile; nothing was saved")
+        self.current = current
+
+
 class NameTaken(Exception):
-    pass
+    def __init__(self, name: str) -> None:
+        super().__init__(f"A flow named {name!r} already exists (perhaps among the deleted flows).")
+
+
+def check_name_free(name: str, *, exclude_pk: int | None = None) -> None:
+    """NameTaken if any flow, deleted ones included, holds the name (in the database's own
+    comparison: on MySQL a case-only difference is the same name, as its unique key says)."""
+    if Flow.all_objects.filter(flow_name=name).exclude(pk=exclude_pk).exists():
+        raise NameTaken(name)
 
 
 def json_hash(text: str) -> str:
     """The version token of a definition: what the editor loaded, compared on save."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def flow_version(flow: Flow) -> str:
+    """The version token of every field the admin form posts, and the deleted state: a save
+    from a form loaded before any of them changed is refused (it would silently undo it)."""
+    fields = [flow.flow_name, flow.flow_json or "", bool(flow.enabled), bool(flow.deleted)]
+    return json_hash(json.dumps(fields))
 
 
 def clean_text(text: str) -> str:
@@ -54,7 +80,12 @@ def save_definition(flow: Flow, text: str, *, base_hash: str, user: str, note: s
     if errors:
         raise InvalidDefinition(errors)
     with transaction.atomic():
-        current = lock_flow(flow.pk)
+        try:
+            current = lock_flow(flow.pk)
+        except Flow.DoesNotExist as err:
+            raise FlowMoved(None) from err
+        if current.deleted or current.flow_name != flow.flow_name:
+            raise FlowMoved(current)
         if json_hash(current.flow_json) != base_hash:
             raise StaleEdit(current)
         if not FlowRevision.objects.filter(flow_id=flow.pk).exists():
@@ -80,8 +111,25 @@ def create_flow(name: str, text: str, *, user: str) -> Flow:
             flow = Flow.objects.create(flow_name=name, flow_json=text, enabled=True)
             record_revision(flow, text, user=user, note="created")
     except IntegrityError as err:
-        raise NameTaken(f"A flow named {name!r} already exists (perhaps among the deleted flows).") from err
+        raise NameTaken(name) from err
     return flow
+
+
+def rename_flow(flow: Flow, new_name: str, *, user: str) -> Flow:
+    """Give a flow (not deleted) a new name. Its runs, revisions and concurrency gate are keyed
+    by its id and stay attached; a new flow may then take the old name and starts empty.
+    NameTaken if another flow, deleted ones included, holds the name."""
+    try:
+        with transaction.atomic():
+            current = Flow.objects.select_for_update().get(pk=flow.pk)
+            check_name_free(new_name, exclude_pk=current.pk)
+            Flow.all_objects.filter(pk=current.pk).update(flow_name=new_name, updated_at=timezone.now())
+            current.flow_name = new_name
+            # Who renamed it and when; the previous revision still holds the old name.
+            record_revision(current, current.flow_json, user=user, note="renamed")
+    except IntegrityError as err:
+        raise NameTaken(new_name) from err
+    return current
 
 
 def record_revision(flow: Flow, text: str, *, user: str, note: str) -> FlowRevision:

@@ -6,9 +6,11 @@ that rarely matches examines a bounded number of rows per request and the user c
 the search from where it stopped.
 """
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db import DatabaseError
 from django.db.models import Max, Min, Q, QuerySet
 
 from flows.models import SysLog
@@ -26,6 +28,34 @@ TAIL_MAX = 200
 # created_at is stamped before a batch is written, so ids and times may disagree a little;
 # a time bound moves the id bound by this much to be safe.
 TIME_SLACK_IDS = 1_000
+# The dates a time filter accepts, in any zone: a day inside Python's datetime range, so a
+# date typed in the browser's zone still converts to UTC (31/12/9999 23:59 in Pago Pago is
+# in the year 10000 there).
+EARLIEST = datetime(1, 1, 2)
+LATEST = datetime(9999, 12, 30, 23, 59, 59, 999999)
+
+
+class LogsUnavailable(Exception):
+    """wf_syslog could not be read (renamed, locked, lost); str() is the database's reason.
+
+    Runs go on without it (the log file has every line), so pages that read logs show a
+    notice in place of the lines and render everything else.
+    """
+
+
+def _reads_logs(function):
+    # No savepoint around the read: SQLite and MySQL keep a transaction usable after a
+    # failed SELECT, and a savepoint would add two statements to every page.
+    @functools.wraps(function)
+    def read(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except DatabaseError as err:
+            # MySQL errors are (code, text): the text is what an operator needs.
+            reason = err.args[-1] if err.args and isinstance(err.args[-1], str) else str(err)
+            raise LogsUnavailable(reason[:500] or type(err).__name__) from err
+
+    return read
 
 
 @dataclass(frozen=True)
@@ -97,6 +127,7 @@ def _last_id_at_or_before(moment: datetime) -> int | None:
     return row.first()
 
 
+@_reads_logs
 def search(filters: LogFilters, before: int | None = None) -> LogPage:
     """One page of log lines, newest first, with id < before (the newest when before is None)."""
     page_size = PAGE_SIZE
@@ -129,6 +160,7 @@ def search(filters: LogFilters, before: int | None = None) -> LogPage:
     return page
 
 
+@_reads_logs
 def tail(filters: LogFilters, after: int) -> tuple[list, int, bool]:
     """Lines newer than id `after`, newest first: (rows, the next `after`, lines were left out).
 
@@ -143,6 +175,7 @@ def tail(filters: LogFilters, after: int) -> tuple[list, int, bool]:
     return rows[:TAIL_MAX], upper, len(rows) > TAIL_MAX
 
 
+@_reads_logs
 def run_lines(run, limit: int = 1000) -> tuple[list, bool]:
     """The run's own log lines, oldest first (the last `limit` of them), and whether more exist."""
     name = run_logger_name(run.pk)
@@ -155,6 +188,7 @@ def run_lines(run, limit: int = 1000) -> tuple[list, bool]:
     return lines[:limit][::-1], len(lines) > limit
 
 
+@_reads_logs
 def recent_errors(limit: int = 10) -> list:
     """The newest ERROR and CRITICAL lines: one index range per level, merged here."""
     rows = []

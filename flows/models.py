@@ -9,6 +9,8 @@ import json
 
 from django.db import models
 
+from runner.engine import parse_json
+
 
 class LegacyTextField(models.TextField):
     """TEXT, LONGTEXT or JSON column read as a str, whatever the driver hands back.
@@ -59,7 +61,7 @@ class Flow(models.Model):
     def parse_definition(self) -> tuple[object | None, str | None]:
         """(definition, None) when flow_json parses, else (None, "message with line/column")."""
         try:
-            return json.loads(self.flow_json or ""), None
+            return parse_json(self.flow_json or ""), None
         except (json.JSONDecodeError, TypeError) as err:
             return None, f"Invalid JSON: {err}"
         except RecursionError:

@@ -42,6 +42,7 @@ urlpatterns = [
     path("flows/<flow:name>/disable/", flows.flow_set_enabled, {"enabled": False}, name="wf-flow-disable"),
     path("flows/<flow:name>/delete/", flows.flow_delete, name="wf-flow-delete"),
     path("flows/<flow:name>/restore/", flows.flow_restore, name="wf-flow-restore"),
+    path("flows/<flow:name>/rename/", flows.flow_rename, name="wf-flow-rename"),
     path("flows/<flow:name>/run/", flows.flow_run, name="wf-flow-run"),
     path("flows/<flow:name>/revisions/", flows.flow_revisions, name="wf-flow-revisions"),
     path("flows/<flow:name>/revisions/<int:revision_id>/", flows.flow_revision, name="wf-flow-revision"),

@@ -6,7 +6,7 @@ from workflow_site.celery import app
 
 @app.task(name="runner.execute_run", ignore_result=True)
 def execute_run(run_id: int) -> str:
-    return services.execute_run(run_id).status
+    return services.execute_run_task(run_id)
 
 
 @app.task(name="runner.watch_run", ignore_result=True)

@@ -17,7 +17,7 @@ class Run(models.Model):
     # No foreign key: wf_flow belongs to another owner, and a row removed there by
     # hand must not break the history kept here.
     flow_id = models.BigIntegerField(null=True)
-    flow_name = models.CharField(max_length=128)
+    flow_name = models.CharField(max_length=255)  # legacy wf_flow tables allow 255
     definition = models.TextField(help_text="The exact flow JSON that ran.")
     input = models.JSONField(default=dict, blank=True)
     trigger = models.CharField(max_length=16)
@@ -38,6 +38,9 @@ class Run(models.Model):
 
     class Meta:
         indexes = [
+            # Pages find a flow's runs by its id (a flow keeps them when renamed); by name
+            # only runs of flows no longer in wf_flow.
+            models.Index(fields=["flow_id", "-id"], name="run_flow_id_recent"),
             models.Index(fields=["flow_name", "-id"], name="run_flow_recent"),
             models.Index(fields=["status", "-id"], name="run_status_recent"),
             models.Index(fields=["status", "heartbeat_at"], name="run_status_heartbeat"),
@@ -80,10 +83,10 @@ class RunStep(models.Model):
 
 
 class FlowGate(models.Model):
-    """One lockable row per flow name: run requests of a flow take its lock in turn,
-    so "skip if running" holds across the CLI, the web and every machine."""
+    """One lockable row per flow (by id, so a rename keeps it): run requests of a flow take
+    its lock in turn, so "skip if running" holds across the CLI, the web and every machine."""
 
-    flow_name = models.CharField(max_length=128, unique=True)
+    flow_id = models.BigIntegerField(unique=True)
 
     def __str__(self) -> str:
-        return self.flow_name
+        return f"gate of flow {self.flow_id}"

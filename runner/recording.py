@@ -1,37 +1,74 @@
 """The engine listener that keeps a run's record up to date, step by step."""
 
+import logging
+
+from django.db import DatabaseError
 from django.utils import timezone
 
 from runner.engine import RunListener
-from runner.jsonsafe import storable_result
+from runner.jsonsafe import storable_result, storable_text
 from runner.models import Run, RunStep
+from runner.reconnect import CONNECTION_ERRORS, call_once_more, drop_broken_connections
+
+logger = logging.getLogger(__name__)
+
+NAME_LIMIT = RunStep._meta.get_field("name").max_length
 
 
 class RunRecorder(RunListener):
+    """Writes each step's row as it starts and ends. A write the database refuses (it went
+    away mid-run) does not stop the flow: the step is kept here and written by save_pending()
+    with the run's outcome, once the database is back."""
+
     def __init__(self, run: Run) -> None:
         self.run = run
         self.results: dict = {}
         self._step: RunStep | None = None
+        self._pending: dict[int, RunStep] = {}
+        self.failed_step = ""  # also known when what stopped the step was no Exception
 
     def step_started(self, run, step) -> None:
-        self._step = RunStep.objects.create(
-            run=self.run, index=step.index, name=step.name, started_at=timezone.now()
-        )
+        name = storable_text(step.name, NAME_LIMIT)
+        self._step = RunStep(run=self.run, index=step.index, name=name, started_at=timezone.now())
+        self._write(self._step, lambda row: row.save(force_insert=True))
 
     def step_finished(self, run, step, result, duration) -> None:
-        self.results[step.name] = storable_result(result)
+        self.results[storable_text(step.name)] = storable_result(result)
         self._end_step(RunStep.Status.SUCCEEDED, duration, "")
 
     def step_failed(self, run, step, error, duration) -> None:
-        self._end_step(RunStep.Status.FAILED, duration, str(error))
+        self.failed_step = step.name
+        self._end_step(RunStep.Status.FAILED, duration, storable_text(error))
 
     def _end_step(self, status: str, duration: float, error: str) -> None:
         step, self._step = self._step, None
         if step is not None:
             step.status, step.duration, step.error = status, duration, error
-            step.save(update_fields=["status", "duration", "error"])
+            if step.index in self._pending:
+                return  # its row was never written: save_pending() writes it whole
+            self._write(step, lambda row: row.save(update_fields=["status", "duration", "error"]))
+
+    def _write(self, step: RunStep, write) -> None:
+        try:
+            call_once_more(lambda: write(step))
+        except DatabaseError as err:
+            logger.warning("run %s: step %s not recorded yet (%s)", self.run.pk, step.index, err)
+            self._pending[step.index] = step
+
+    def save_pending(self) -> None:
+        """Write the steps whose rows could not be written while the run went on."""
+        for index, step in list(self._pending.items()):
+            fields = {"name": step.name, "status": step.status, "started_at": step.started_at}
+            fields |= {"duration": step.duration, "error": step.error}
+            RunStep.objects.update_or_create(run_id=self.run.pk, index=index, defaults=fields)
+            del self._pending[index]
 
     def should_cancel(self) -> bool:
         # Asked by the engine before each step: one primary-key read, so a cancel request
-        # stops the run exactly before its next step.
-        return Run.objects.filter(pk=self.run.pk, cancel_requested=True).exists()
+        # stops the run exactly before its next step. While the database is away the run
+        # goes on; the next check reconnects.
+        try:
+            return call_once_more(Run.objects.filter(pk=self.run.pk, cancel_requested=True).exists)
+        except CONNECTION_ERRORS:
+            drop_broken_connections()
+            return False

@@ -7,7 +7,7 @@ import traceback
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from flows.models import Flow
@@ -15,8 +15,9 @@ from flows.validation import flow_errors
 from runner import engine, queue
 from runner import log as runlog
 from runner.heartbeat import Heartbeat
-from runner.jsonsafe import MAX_DEPTH, depth_of, json_safe, storable_result
+from runner.jsonsafe import MAX_DEPTH, depth_of, json_safe, storable_result, storable_text
 from runner.models import FlowGate, Run, RunStep
+from runner.reconnect import CONNECTION_ERRORS, call_until
 from runner.recording import RunRecorder
 
 logger = logging.getLogger(__name__)
@@ -35,10 +36,23 @@ def runnable_flow(name: str) -> Flow:
     flow = Flow.all_objects.filter(flow_name=name).first()
     if flow is None:
         raise CannotStart(f"flow {name!r} not found")
+    return _runnable(flow)
+
+
+def runnable_flow_of(run: Run) -> Flow:
+    """The flow a run belonged to, found by id whatever it is called now, if it can run;
+    never another flow that took its old name."""
+    flow = Flow.all_objects.filter(pk=run.flow_id).first() if run.flow_id is not None else None
+    if flow is None:
+        raise CannotStart(f"flow {run.flow_name!r} of run {run.pk} no longer exists")
+    return _runnable(flow)
+
+
+def _runnable(flow: Flow) -> Flow:
     if flow.deleted:
-        raise CannotStart(f"flow {name!r} is deleted")
+        raise CannotStart(f"flow {flow.flow_name!r} is deleted")
     if not flow.enabled:
-        raise CannotStart(f"flow {name!r} is disabled")
+        raise CannotStart(f"flow {flow.flow_name!r} is disabled")
     return flow
 
 
@@ -51,6 +65,7 @@ class Skipped(CannotStart):
 
 
 def concurrency_policy(flow_name: str, requested: str | None = None) -> str:
+    # The setting lists flow names: read with the flow's name at the time of the request.
     if requested is not None:
         if requested not in CONCURRENCY_POLICIES:
             raise CannotStart(f"concurrency must be one of {', '.join(CONCURRENCY_POLICIES)}")
@@ -69,17 +84,20 @@ def create_run(
         raise CannotStart("the run input must be a JSON object")
     if depth_of(input, MAX_INPUT_DEPTH + 1) > MAX_INPUT_DEPTH:
         raise CannotStart(f"the run input is nested deeper than {MAX_INPUT_DEPTH} levels")
+    if problem := engine.number_problem(input):
+        raise CannotStart(f"the run input cannot be stored: {problem}")
     if json_safe(input) != input:
         raise CannotStart("the run input holds text that is not valid Unicode")
     policy = concurrency_policy(flow.flow_name, concurrency)
     if policy == "skip_if_running":
-        ensure_gate(flow.flow_name)
+        ensure_gate(flow.pk)
     with transaction.atomic():
         if policy == "skip_if_running":
             # The row lock serializes run requests of one flow on MySQL; on SQLite the
-            # IMMEDIATE transaction already holds the database's single write lock.
-            FlowGate.objects.select_for_update().get(flow_name=flow.flow_name)
-            active = Run.objects.filter(flow_name=flow.flow_name, status__in=Run.ACTIVE).first()
+            # IMMEDIATE transaction already holds the database's single write lock. Both
+            # the gate and the runs are the flow's by id, so a rename changes nothing.
+            FlowGate.objects.select_for_update().get(flow_id=flow.pk)
+            active = Run.objects.filter(flow_id=flow.pk, status__in=Run.ACTIVE).first()
             if active is not None:
                 raise Skipped(f"flow {flow.flow_name!r} is already {active.status} (run {active.pk})")
         return Run.objects.create(
@@ -92,17 +110,17 @@ def create_run(
         )
 
 
-def ensure_gate(flow_name: str) -> None:
+def ensure_gate(flow_id: int) -> None:
     """Create the flow's gate row, before and outside the transaction that locks it.
 
     On MySQL, two transactions inserting the same unique key and then locking it deadlock;
     created here, in autocommit, the row merely exists by the time anyone locks it.
     """
-    if FlowGate.objects.filter(flow_name=flow_name).exists():
+    if FlowGate.objects.filter(flow_id=flow_id).exists():
         return
     try:
         with transaction.atomic():
-            FlowGate.objects.create(flow_name=flow_name)
+            FlowGate.objects.create(flow_id=flow_id)
     except IntegrityError:
         pass  # another request created it first
 
@@ -110,7 +128,7 @@ def ensure_gate(flow_name: str) -> None:
 def start_run(flow: Flow, **kwargs) -> Run:
     """Create a queued run and hand it to the queue; a worker executes it (SPEC R-3)."""
     if concurrency_policy(flow.flow_name, kwargs.get("concurrency")) == "skip_if_running":
-        ensure_gate(flow.flow_name)
+        ensure_gate(flow.pk)
     with transaction.atomic():
         run = create_run(flow, **kwargs)
         if settings.WORKFLOW_QUEUE == "db":
@@ -180,6 +198,7 @@ def claim(run_id: int) -> bool:
     )
 
 
+FAILED_STEP_LIMIT = Run._meta.get_field("failed_step").max_length
 OUTCOME_FIELDS = [
     "status", "error", "traceback", "failed_step", "context", "finished_at", "log_first_id", "log_last_id",
 ]  # fmt: skip
@@ -205,23 +224,40 @@ def execute_run(run_id: int, listeners: tuple = (), *, watch: bool = True) -> Ru
     recorder = RunRecorder(run)
     context = {"_runtime": {"run_id": run.pk, "flow_name": run.flow_name}, "_input": run.input}
     first_log_id = None
-    try:
-        runlog.setup_logging()
-        runlog.attach_database_handler()
-        first_log_id = _quietly(runlog.max_log_id)
-        context = _run_engine(run, recorder, listeners)
-        run.status = Run.Status.SUCCEEDED
-    except engine.RunCancelled as err:
-        run.status, run.error = Run.Status.CANCELLED, str(err)
-    except BaseException as err:
-        run.status = Run.Status.FAILED
-        _record_failure(run, err)
+    # The heartbeat goes on while the outcome is recorded: that may wait for the database.
+    with Heartbeat(run.pk):
+        try:
+            runlog.setup_logging()
+            runlog.attach_database_handler()
+            first_log_id = _quietly(runlog.max_log_id)
+            context = _run_engine(run, recorder, listeners)
+            run.status = Run.Status.SUCCEEDED
+        except engine.RunCancelled as err:
+            run.status, run.error = Run.Status.CANCELLED, storable_text(err)
+        except BaseException as err:
+            run.status = Run.Status.FAILED
+            _record_failure(run, err, recorder.failed_step)
+            _finish(run, context, recorder, first_log_id)
+            if not isinstance(err, Exception):
+                raise  # SystemExit, KeyboardInterrupt: recorded, and the process still stops
+            return run
         _finish(run, context, recorder, first_log_id)
-        if not isinstance(err, Exception):
-            raise  # SystemExit, KeyboardInterrupt: recorded, and the process still stops
-        return run
-    _finish(run, context, recorder, first_log_id)
     return run
+
+
+def execute_run_task(run_id: int) -> str:
+    """The body of the queue tasks: execute_run, and nothing a run does escapes to the worker.
+
+    Whatever escapes a run (a bug of ours, a database gone for longer than we wait, a
+    procedure calling sys.exit()) is logged here and the worker goes on to the next run.
+    """
+    try:
+        return execute_run(run_id).status
+    except KeyboardInterrupt:
+        raise  # the operator stopping the worker
+    except BaseException:
+        logger.exception("run %s: an error escaped the run; the worker goes on", run_id)
+        return "error"
 
 
 def _run_engine(run: Run, recorder: RunRecorder, listeners: tuple) -> dict:
@@ -242,22 +278,46 @@ def _run_engine(run: Run, recorder: RunRecorder, listeners: tuple) -> dict:
             input=run.input,
             listeners=(recorder, *listeners),
             should_cancel=recorder.should_cancel,
+            max_result_nodes=settings.WORKFLOW_MAX_RESULT_NODES,
+            max_result_bytes=settings.WORKFLOW_MAX_RESULT_BYTES,
         )
 
 
 def _finish(run: Run, context: dict, recorder: RunRecorder, first_log_id: int | None) -> None:
-    run.context = {**{k: storable_result(v) for k, v in context.items()}, **recorder.results}
+    run.context = {**{storable_text(k): storable_result(v) for k, v in context.items()}, **recorder.results}
     run.finished_at = timezone.now()
     runlog.flush_logs()
     run.log_first_id, run.log_last_id = _quietly(runlog.log_id_range, run.pk, first_log_id) or (None, None)
+    seconds = settings.WORKFLOW_RECORD_RETRY_SECONDS
+    try:
+        call_until(lambda: _save_outcome(run, recorder), seconds=seconds, what=f"run {run.pk}")
+    except CONNECTION_ERRORS:
+        # The database stayed away: the run will be reaped as lost; its outcome is in our log.
+        logger.error("run %s ended %s but could not be recorded: %s", run.pk, run.status, run.error)
+        raise
+
+
+def _save_outcome(run: Run, recorder: RunRecorder) -> None:
+    recorder.save_pending()
     try:
         # Only the outcome: a cancel request or heartbeat written meanwhile by others stays.
         run.save(update_fields=OUTCOME_FIELDS)
-    except DatabaseError as err:
+        return
+    except CONNECTION_ERRORS:
+        raise
+    except Exception as err:
         # Whatever the database refused in the context, the status must still land.
-        logger.warning("run %s: the context could not be stored: %s", run.pk, err)
-        run.context = {"__unstorable__": f"the database refused the context: {err}"}
+        logger.warning("run %s: the outcome could not be stored whole: %s", run.pk, err, exc_info=True)
+        refused = storable_text(f"{type(err).__name__}: {err}")
+    run.context = {"__unstorable__": f"the database refused the context: {refused}"}
+    try:
         run.save(update_fields=OUTCOME_FIELDS)
+    except CONNECTION_ERRORS:
+        raise
+    except Exception:
+        logger.exception("run %s: recording only its status", run.pk)
+        error = f"the outcome could not be stored: {refused}"
+        Run.objects.filter(pk=run.pk).update(status=run.status, finished_at=run.finished_at, error=error)
 
 
 def _quietly(read, *args):
@@ -280,13 +340,13 @@ def _watch_quietly(run_id: int) -> None:
         logger.warning("could not schedule the liveness check of run %s", run_id, exc_info=True)
 
 
-def _record_failure(run: Run, err: BaseException) -> None:
+def _record_failure(run: Run, err: BaseException, failed_step: str) -> None:
     cause = err.__cause__ if isinstance(err, engine.FlowError) and err.__cause__ else err
-    run.error = str(err) or type(err).__name__
-    run.traceback = "".join(traceback.format_exception(cause))
-    run.failed_step = getattr(err, "step", None) or ""
+    run.error = storable_text(str(err) or type(err).__name__)
+    run.traceback = storable_text("".join(traceback.format_exception(cause)))
+    run.failed_step = storable_text(getattr(err, "step", None) or failed_step, FAILED_STEP_LIMIT)
     if not isinstance(err, Exception):
-        run.error = f"interrupted: {type(err).__name__}" + (f" {err}" if str(err) else "")
+        run.error = storable_text(f"interrupted: {type(err).__name__}" + (f" {err}" if str(err) else ""))
     elif not isinstance(err, engine.FlowError):
         # Not a flow's own failure: a bug on our side, worth the operator's attention.
         logger.error("run %s failed outside the flow", run.pk, exc_info=err)

@@ -7,7 +7,7 @@ from runner import services
 
 @task
 def execute_run_task(run_id: int) -> str:
-    return services.execute_run(run_id).status
+    return services.execute_run_task(run_id)
 
 
 @task

@@ -125,3 +125,22 @@ def test_admin_refuses_a_definition_the_engine_rejects(admin_client):
 
     assert b"UNKNOWN_STEP_REF at procedures[0].params.msg" in response.content
     assert Flow.objects.get(pk=flow.pk).flow_json == "{}"
+
+
+def test_a_row_with_an_integer_over_4300_digits_reports_it_as_a_parse_error():
+    insert_raw_flow("big", '{"procedures": [' + "1" * 5000 + "]}")
+
+    flow = Flow.objects.get(flow_name="big")
+
+    assert (
+        flow.json_error == "Invalid JSON: a number in the JSON has more than 4300 digits (line 1, column 17)"
+    )
+
+
+def test_a_row_with_nan_reports_it_as_not_json():
+    flow = Flow(flow_json='{"procedures": [NaN]}')
+
+    assert (
+        flow.json_error
+        == "Invalid JSON: NaN is not a JSON number: numbers must be finite (line 1, column 17)"
+    )

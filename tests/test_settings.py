@@ -42,3 +42,13 @@ def test_rejects_a_debug_value_that_is_not_a_boolean():
     result = manage("check", DEBUG="maybe")
 
     assert "DEBUG must be True or False" in result.stderr
+
+
+def test_an_empty_database_url_means_the_default_sqlite_file():
+    # Env files often carry "DATABASE_URL=" with nothing after it.
+    code = "from django.conf import settings; print(settings.DATABASES['default']['NAME'])"
+
+    result = manage("shell", "--no-imports", "-c", code, DATABASE_URL="")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(ROOT / "db.sqlite3")

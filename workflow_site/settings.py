@@ -3,12 +3,14 @@
 See README.md, "Configuration", for every variable.
 """
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -46,6 +48,16 @@ def _local_secret_key() -> str:
     return path.read_text().strip()
 
 
+def _create_private_file(name: str) -> None:
+    # SQLite creates a missing database readable by everyone under the usual umask, and its
+    # -wal and -shm files take the database's mode: create it first, for the owner only.
+    if name in ("", ":memory:") or name.startswith("file:"):
+        return
+    # When it exists it keeps its mode; when it cannot be created SQLite reports the path.
+    with contextlib.suppress(OSError):
+        os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 DEBUG = envbool("DEBUG", "True")
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
@@ -64,13 +76,15 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    # Before django_tasks_db: runner's db_worker command replaces the library's.
+    "runner",
     "django_tasks_db",
     "flows",
-    "runner",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -93,6 +107,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -101,7 +116,8 @@ TEMPLATES = [
 
 def _database() -> dict:
     config = dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        # Empty (a bare "DATABASE_URL=" in an env file) means the default too.
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=envint("CONN_MAX_AGE", 0),
     )
     if config["ENGINE"] == "django.db.backends.mysql":
@@ -123,6 +139,7 @@ def _database() -> dict:
         }
         # A file, not memory: workers and live servers in other processes share it.
         config["TEST"] = {"NAME": str(Path(config["NAME"]).with_suffix(".test.sqlite3"))}
+        _create_private_file(str(config["NAME"]))
     # Legacy wf_ tables may hold local times rather than UTC (see README).
     if os.environ.get("DATABASE_TIME_ZONE"):
         config["TIME_ZONE"] = os.environ["DATABASE_TIME_ZONE"]
@@ -154,6 +171,21 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "/"
 
+# Content-Security-Policy: pages run and style themselves only from this site's files, so
+# text that escaped escaping still could not run. The dashboard has no inline script, style
+# or event handler (htmx is told not to add its indicator style); the admin's few inline
+# <style> elements carry the per-request nonce. Django's debug pages opt out by themselves.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
 # Deployment behind TLS: secure cookies, HSTS and HTTPS redirects whenever DEBUG is off.
 if not DEBUG:
     SESSION_COOKIE_SECURE = True
@@ -171,14 +203,23 @@ if not DEBUG:
 
 # The workflow engine.
 WORKFLOW_PROCEDURE_PACKAGES = envlist("WORKFLOW_PROCEDURE_PACKAGES", "mod")
+# A step whose result holds more values, or takes more bytes as JSON, fails: a result that
+# embeds earlier ones counts them in full, as JSON would write them.
+WORKFLOW_MAX_RESULT_NODES = envint("WORKFLOW_MAX_RESULT_NODES", 1_000_000)
+WORKFLOW_MAX_RESULT_BYTES = envint("WORKFLOW_MAX_RESULT_BYTES", 16 * 1024 * 1024)
 WORKFLOW_LOG_FILE = os.environ.get("WORKFLOW_LOG_FILE", str(BASE_DIR / "logs" / "workflow.log"))
 WORKFLOW_LOG_LEVEL = os.environ.get("WORKFLOW_LOG_LEVEL", "DEBUG")
 WORKFLOW_LOG_MAX_BYTES = envint("WORKFLOW_LOG_MAX_BYTES", 10 * 1024 * 1024)
 WORKFLOW_LOG_BACKUP_COUNT = envint("WORKFLOW_LOG_BACKUP_COUNT", 5)
+# A longer log message (or traceback) keeps its head and says how much was cut.
+WORKFLOW_LOG_MAX_MESSAGE_CHARS = envint("WORKFLOW_LOG_MAX_MESSAGE_CHARS", 10_000)
 # A running run stamps its heartbeat this often; one silent for WORKFLOW_WORKER_LOST_SECONDS
 # is marked failed ("worker lost").
 WORKFLOW_HEARTBEAT_SECONDS = envint("WORKFLOW_HEARTBEAT_SECONDS", 5)
 WORKFLOW_WORKER_LOST_SECONDS = envint("WORKFLOW_WORKER_LOST_SECONDS", 30)
+# How long a worker keeps trying to record a run's outcome while the database is unreachable
+# (reconnecting with backoff); the outcome lands as soon as it is back within that time.
+WORKFLOW_RECORD_RETRY_SECONDS = envint("WORKFLOW_RECORD_RETRY_SECONDS", 600)
 # Where runs are queued: "db" (Django tasks in this database, `manage.py db_worker`) or
 # "celery" (`celery -A workflow_site worker`, broker CELERY_BROKER_URL).
 WORKFLOW_QUEUE = os.environ.get("WORKFLOW_QUEUE", "db")

@@ -7,8 +7,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from flows import access
 from flows.access import CHANGE_FLOWS, RUN_FLOWS, login_required
-from flows.diagram import error_steps, flow_svg
+from flows.diagram import flow_diagram
 from flows.editing import (
+    FlowMoved,
     InvalidDefinition,
     NameTaken,
     StaleEdit,
@@ -16,12 +17,13 @@ from flows.editing import (
     create_flow,
     diff_lines,
     json_hash,
+    rename_flow,
     save_definition,
     set_enabled,
 )
-from flows.forms import NewFlowForm, parse_run_input
+from flows.forms import NewFlowForm, RenameFlowForm, parse_run_input
 from flows.models import Flow, FlowRevision
-from flows.validation import flow_diagnostics
+from flows.validation import flow_analysis
 from runner.models import Run
 from runner.services import CannotStart, runnable_flow, start_run
 
@@ -29,13 +31,14 @@ REVISIONS_PAGE = 50
 
 
 def _analysis(text: str) -> dict:
-    """Diagnostics and diagram of a definition, as the editor shows them beside the text."""
-    diagnostics = flow_diagnostics(text)
-    errors = error_steps(diagnostics)
+    """Diagnostics and diagram of a definition, as the editor shows them beside the text:
+    one validation, whose step outlines the diagram draws, with both lists capped."""
+    analysis = flow_analysis(text)
     return {
-        "diagnostics": diagnostics,
-        "error_count": sum(d.severity == "error" for d in diagnostics),
-        "diagram": flow_svg(text, errors),
+        "diagnostics": analysis.diagnostics,
+        "error_count": analysis.problem_count if analysis.definition is None else 0,
+        "diagnostics_not_shown": analysis.problem_count - len(analysis.diagnostics),
+        "diagram": flow_diagram(analysis),
     }
 
 
@@ -47,7 +50,8 @@ def _editor_context(request: HttpRequest, flow: Flow, **overrides) -> dict:
         "run_input": "",
         "can_change": request.user.has_perm(CHANGE_FLOWS) and not flow.deleted,
         "can_run": request.user.has_perm(RUN_FLOWS),
-        "runs": Run.objects.filter(flow_name=flow.flow_name)
+        # By id: a renamed flow keeps its runs, and a new flow under an old name starts empty.
+        "runs": Run.objects.filter(flow_id=flow.pk)
         .defer("definition", "context", "traceback", "input")
         .order_by("-id")[:10],
         "revisions": FlowRevision.objects.filter(flow_id=flow.pk).defer("flow_json").order_by("-id")[:10],
@@ -76,14 +80,57 @@ def flow_validate(request: HttpRequest, name: str) -> HttpResponse:
     return render(request, "flows/flow.html", _editor_context(request, flow, text=text, base=base))
 
 
+def _edited_flow(request: HttpRequest, name: str) -> Flow | None:
+    """The flow an editor was opened on, as it is now: by the id the editor posts (so a flow
+    renamed meanwhile is still found, and a new flow that took its name is not taken for it),
+    else by name."""
+    flow_id = request.POST.get("flow_id", "")
+    if flow_id.isascii() and flow_id.isdigit() and len(flow_id) <= 18:
+        return Flow.all_objects.filter(pk=int(flow_id)).first()
+    return Flow.all_objects.filter(flow_name=name).first()
+
+
+def _edit_left_behind(
+    request: HttpRequest, name: str, flow: Flow | None, text: str, base: str
+) -> HttpResponse:
+    """The flow was deleted, renamed or removed while its editor was open: nothing is saved,
+    and the user gets their text back with what happened."""
+    if flow is None:
+        messages.error(
+            request,
+            f"Not saved: the flow {name!r} no longer exists (it was removed while you edited it). "
+            "Your text is kept below: create a new flow with it, or copy it.",
+        )
+        form = NewFlowForm(initial={"flow_name": name, "flow_json": text})
+        context = {"form": form, "section": "overview", **_analysis(text)}
+        return render(request, "flows/new_flow.html", context, status=404)
+    if flow.deleted:
+        messages.error(
+            request,
+            f"Not saved: {flow.flow_name!r} was deleted while you edited it. Your text is kept below: "
+            "copy it, or restore the flow and save it again, or create a new flow with it.",
+        )
+    else:
+        messages.error(
+            request,
+            f"Not saved: this flow was renamed from {name!r} to {flow.flow_name!r} while you edited it. "
+            "Your text is kept below: save again to store it under the new name.",
+        )
+    context = _editor_context(request, flow, text=text, base=base)
+    return render(request, "flows/flow.html", context, status=409)
+
+
 @login_required
 @require_POST
 def flow_save(request: HttpRequest, name: str) -> HttpResponse:
-    flow = access.get_flow(request, name, CHANGE_FLOWS)
+    access.check(request, access.VIEW_FLOWS, CHANGE_FLOWS)
     text = clean_text(request.POST.get("flow_json", ""))
     # "overwrite" comes from the conflict screen's explicit button: the version the user
     # has now seen the diff against.
     base = request.POST.get("overwrite") or request.POST.get("base", "")
+    flow = _edited_flow(request, name)
+    if flow is None or flow.deleted or flow.flow_name != name:
+        return _edit_left_behind(request, name, flow, text, base)
     if text == flow.flow_json and base == json_hash(text):
         messages.info(request, "Nothing to save: the definition is unchanged.")
         return redirect("wf-flow", name=flow.flow_name)
@@ -92,8 +139,8 @@ def flow_save(request: HttpRequest, name: str) -> HttpResponse:
     except InvalidDefinition as err:
         messages.error(request, f"Not saved: {err}.")
         return render(request, "flows/flow.html", _editor_context(request, flow, text=text, base=base))
-    except Flow.DoesNotExist as err:
-        raise Http404("The flow was removed while you edited it.") from err
+    except FlowMoved as err:
+        return _edit_left_behind(request, name, err.current, text, base)
     except StaleEdit as err:
         theirs = err.current.flow_json
         diff, reformatted = diff_lines(theirs, text, "saved by someone else", "your text")
@@ -126,6 +173,32 @@ def flow_delete(request: HttpRequest, name: str) -> HttpResponse:
     flow.soft_delete()
     messages.success(request, f"{flow.flow_name} was deleted. It can be restored from Deleted flows.")
     return redirect("wf-overview")
+
+
+@login_required
+@require_POST
+def flow_rename(request: HttpRequest, name: str) -> HttpResponse:
+    flow = access.get_flow(request, name, CHANGE_FLOWS)
+    form = RenameFlowForm(request.POST)
+    if form.is_valid():
+        new_name = form.cleaned_data["new_name"]
+        if new_name == flow.flow_name:
+            messages.info(request, f"{flow.flow_name} already has that name.")
+            return redirect("wf-flow", name=flow.flow_name)
+        try:
+            rename_flow(flow, new_name, user=request.user.get_username())
+        except NameTaken as err:
+            form.add_error("new_name", str(err))
+        except Flow.DoesNotExist as err:
+            raise Http404(f"{flow.flow_name!r} was deleted or removed meanwhile.") from err
+        else:
+            messages.success(
+                request,
+                f"Renamed {flow.flow_name} to {new_name}. Its runs and revisions stay with it; "
+                "the old address no longer leads here.",
+            )
+            return redirect("wf-flow", name=new_name)
+    return render(request, "flows/flow.html", _editor_context(request, flow, rename_form=form), status=400)
 
 
 @login_required
@@ -174,7 +247,8 @@ def flow_revisions(request: HttpRequest, name: str) -> HttpResponse:
     flow = access.get_flow(request, name, deleted=None)
     revisions = FlowRevision.objects.filter(flow_id=flow.pk).order_by("-id")
     before = request.GET.get("before", "")
-    if before.isascii() and before.isdigit():
+    # Ids fit in 19 digits; int() of a longer text may even raise (over 4300 digits).
+    if before.isascii() and before.isdigit() and len(before) <= 19:
         revisions = revisions.filter(id__lt=int(before))
     revisions = list(revisions[: REVISIONS_PAGE + 1])
     current = json_hash(flow.flow_json)
@@ -220,6 +294,8 @@ def flow_revision_restore(request: HttpRequest, name: str, revision_id: int) -> 
     except StaleEdit:
         messages.error(request, "Not restored: the flow changed since you loaded this page; review the diff.")
         return redirect("wf-flow-revision", name=flow.flow_name, revision_id=revision.pk)
+    except FlowMoved as err:
+        raise Http404(f"{flow.flow_name!r} was deleted, renamed or removed meanwhile.") from err
     messages.success(request, f"Restored revision {revision.pk} as revision {saved.pk}.")
     return redirect("wf-flow", name=flow.flow_name)
 

@@ -12,10 +12,10 @@ from flows import access
 from flows.access import RUN_FLOWS, login_required
 from flows.editing import diff_lines
 from flows.forms import RunFilterForm
-from flows.logsearch import run_lines
+from flows.logsearch import LogsUnavailable, run_lines
 from flows.models import Flow
 from runner.models import Run
-from runner.services import CannotStart, request_cancel, runnable_flow, start_run
+from runner.services import CannotStart, request_cancel, runnable_flow_of, start_run
 
 RUNS_PAGE = 50
 LIST_DEFERRED = ("definition", "context", "traceback", "input")
@@ -30,7 +30,12 @@ def run_list(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         if data["flow"]:
-            runs = runs.filter(flow_name=data["flow"])
+            # The runs of the flow called that now, whatever it was called when they ran;
+            # by name only for a flow no longer in wf_flow.
+            flow_id = Flow.all_objects.filter(flow_name=data["flow"]).values_list("pk", flat=True).first()
+            runs = (
+                runs.filter(flow_id=flow_id) if flow_id is not None else runs.filter(flow_name=data["flow"])
+            )
         if data["status"]:
             runs = runs.filter(status=data["status"])
         if data["before"]:
@@ -81,7 +86,11 @@ def _live_context(run: Run) -> dict:
     context = run.context if isinstance(run.context, dict) else {}
     step_order = {name: i for i, name in enumerate(planned)}
     results = sorted(context.items(), key=lambda item: (item[0].startswith("_"), step_order.get(item[0], 0)))
-    lines, truncated = run_lines(run)
+    lines, truncated, logs_unavailable = [], False, None
+    try:
+        lines, truncated = run_lines(run)
+    except LogsUnavailable as err:
+        logs_unavailable = str(err)
     return {
         "run": run,
         "bars": _timeline(run, steps),
@@ -89,6 +98,7 @@ def _live_context(run: Run) -> dict:
         "results": results,
         "log_lines": lines,
         "logs_truncated": truncated,
+        "logs_unavailable": logs_unavailable,
     }
 
 
@@ -96,7 +106,9 @@ def _live_context(run: Run) -> dict:
 @require_GET
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = access.get_run(request, run_id)
-    current = Flow.all_objects.filter(flow_name=run.flow_name).first()
+    # The flow the run belonged to, by id: it may have been renamed or deleted since, and
+    # another flow may have taken its old name.
+    current = Flow.all_objects.filter(pk=run.flow_id).first() if run.flow_id is not None else None
     diff = reformatted = None
     if current is not None:
         diff, reformatted = diff_lines(run.definition, current.flow_json, f"run {run.pk}", "current")
@@ -139,7 +151,7 @@ def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
 def run_rerun(request: HttpRequest, run_id: int) -> HttpResponse:
     run = access.get_run(request, run_id, RUN_FLOWS)
     try:
-        flow = runnable_flow(run.flow_name)
+        flow = runnable_flow_of(run)
         new = start_run(flow, input=run.input, trigger="web", triggered_by=request.user.get_username())
     except CannotStart as err:
         messages.error(request, f"Not started: {err}")

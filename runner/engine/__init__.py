@@ -1,6 +1,16 @@
 """The workflow engine: validate and run JSON flows. Pure Python; imports nothing from Django."""
 
-from .definition import FlowDefinition, Procedure, validate_flow
+from .definition import (
+    NO_STEP,
+    RUN_DATA,
+    FlowAnalysis,
+    FlowDefinition,
+    Procedure,
+    Reference,
+    StepOutline,
+    analyse_flow,
+    validate_flow,
+)
 from .diagnostics import Diagnostic
 from .errors import (
     FlowError,
@@ -12,9 +22,11 @@ from .errors import (
 )
 from .executor import RunInfo, RunListener, run_flow
 from .freeze import FrozenDict, FrozenList, freeze
+from .jsontext import JSONNumberError, number_problem, parse_json
 
 __all__ = [
-    "Diagnostic", "FlowDefinition", "FlowError", "FrozenDict", "FrozenList", "InvalidStepResult",
-    "ParameterResolutionError", "Procedure", "ProcedureFailed", "ProcedureLoadError", "RunCancelled",
-    "RunInfo", "RunListener", "freeze", "run_flow", "validate_flow",
+    "NO_STEP", "RUN_DATA", "Diagnostic", "FlowAnalysis", "FlowDefinition", "FlowError", "FrozenDict",
+    "FrozenList", "InvalidStepResult", "JSONNumberError", "ParameterResolutionError", "Procedure",
+    "ProcedureFailed", "ProcedureLoadError", "Reference", "RunCancelled", "RunInfo", "RunListener",
+    "StepOutline", "analyse_flow", "freeze", "number_problem", "parse_json", "run_flow", "validate_flow",
 ]  # fmt: skip

@@ -1,20 +1,31 @@
 """Flow definitions: parsing and validation that reports every problem at once (SPEC E-1, E-2)."""
 
+import bisect
 import difflib
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .diagnostics import Diagnostic, key_path
-from .errors import ProcedureLoadError
 from .freeze import freeze
-from .loader import ProcedureLoader
+from .jsontext import JSONNumberError, parse_json
+from .loader import MAX_HINTS, ProcedureLoader
 from .references import RESERVED_ROOTS, RUNTIME_KEYS, BadReference, parse
 
 MAX_SOURCE_SIZE = 5 * 1024 * 1024
 MAX_PARAMS_DEPTH = 100
+# Bounds the work of validating 5 MB: a step can take 4 bytes ("{}, "), its checks far more.
+MAX_STEPS = 100_000
+# Run records store step names in 128-character columns.
+MAX_STEP_NAME = 128
 STEP_KEYS = ("name", "mod", "method", "params")
+_STEP_KEY_SET = frozenset(STEP_KEYS)
 _JSON_SCALARS = (str, int, float, bool, type(None))
+HINT_WINDOW = 1000  # "did you mean" for a step reference looks at this many earlier steps
+RUN_DATA = -1  # Reference.step of "@_input..." and "@_runtime..."
+NO_STEP = -2  # Reference.step of a reference that names nothing it could use
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +48,35 @@ class FlowDefinition:
     procedures: tuple[Procedure, ...]
 
 
+class Reference(NamedTuple):
+    """A reference in a step's params, as validation read it. ``step`` is the index of the
+    step its root names (usable from later steps only), RUN_DATA or NO_STEP."""
+
+    text: str
+    root: str | None  # None when malformed
+    step: int
+
+
+@dataclass(slots=True)
+class StepOutline:
+    """What validation read of one step, valid or not: enough to draw the flow."""
+
+    index: int
+    name: str | None
+    mod: str | None
+    method: str | None
+    references: Sequence[Reference] = ()  # a list once the step has params
+    error: bool = False  # a diagnostic, listed or not, points into this step
+
+
+@dataclass(frozen=True)
+class FlowAnalysis:
+    definition: FlowDefinition | None
+    diagnostics: list[Diagnostic]  # the first max_diagnostics found
+    problem_count: int  # every diagnostic found, listed or not
+    steps: list[StepOutline]  # empty when the text has no list of steps
+
+
 def validate_flow(
     source: str | bytes | dict, *, packages: Sequence[str] = ("mod",)
 ) -> tuple[FlowDefinition | None, list[Diagnostic]]:
@@ -46,43 +86,86 @@ def validate_flow(
     if and only if a diagnostic has severity "error". Checking procedures imports their
     modules from the allowed ``packages``; nothing is run.
     """
-    checker = _Checker(packages)
+    analysis = analyse_flow(source, packages=packages)
+    return analysis.definition, analysis.diagnostics
+
+
+def analyse_flow(
+    source: str | bytes | dict, *, packages: Sequence[str] = ("mod",), max_diagnostics: int | None = None
+) -> FlowAnalysis:
+    """validate_flow's work, with what an editor shows beside the text.
+
+    Lists the first ``max_diagnostics`` diagnostics (all by default) and counts the others
+    without building their messages; outlines every step with the references found in it,
+    so that nothing needs to read the definition a second time.
+    """
+    checker = _Checker(packages, max_diagnostics)
     data = checker.parse(source)
-    if checker.diagnostics:
-        return None, checker.diagnostics
+    if checker.problems:
+        return checker.result(None)
     if not isinstance(data, dict):
         checker.error("SCHEMA", "", 'a flow definition must be a JSON object with a "procedures" list')
-        return None, checker.diagnostics
+        return checker.result(None)
     for key in data:
-        if key != "procedures":
+        if key != "procedures" and checker.listed():
             path = key_path(key).removeprefix(".")
             checker.error("SCHEMA", path, f'unknown key "{key}": a flow has only "procedures"')
     procedures = data.get("procedures")
     if not isinstance(procedures, list) or not procedures:
         checker.error("SCHEMA", "procedures", '"procedures" must be a non-empty list of steps')
+    elif len(procedures) > MAX_STEPS:
+        message = f"a flow has at most {MAX_STEPS:,} steps; this one has {len(procedures):,}"
+        checker.error("SCHEMA", "procedures", message)
     else:
         for index, item in enumerate(procedures):
             if isinstance(item, dict) and isinstance(item.get("name"), str):
                 checker.names.setdefault(item["name"], index)
         for index, item in enumerate(procedures):
             checker.step(index, item)
-    if any(d.severity == "error" for d in checker.diagnostics):
-        return None, checker.diagnostics
+    if checker.problems:
+        return checker.result(None)
     steps = tuple(
         Procedure(p["name"], p["mod"], p["method"], freeze(p.get("params", {})), i)
         for i, p in enumerate(procedures)
     )
-    return FlowDefinition(steps), checker.diagnostics
+    return checker.result(FlowDefinition(steps))
 
 
 class _Checker:
-    def __init__(self, packages: Sequence[str]) -> None:
+    def __init__(self, packages: Sequence[str], max_diagnostics: int | None) -> None:
         self.loader = ProcedureLoader(packages)
+        self.limit = sys.maxsize if max_diagnostics is None else max_diagnostics
         self.diagnostics: list[Diagnostic] = []
+        self.problems = 0  # listed or not
+        self.hints = MAX_HINTS  # each "did you mean" compares many names: a flow gets this many
         self.names: dict[str, int] = {}  # each name's first index
+        self.known: dict[str, Reference] = {}  # every reference text seen, read once
+        self.outlines: list[StepOutline] = []
+        self.order: tuple[list[int], list[str]] | None = None  # first indexes and names, for hints
+
+    def result(self, definition: FlowDefinition | None) -> FlowAnalysis:
+        return FlowAnalysis(definition, self.diagnostics, self.problems, self.outlines)
 
     def error(self, code, path, message, step=None) -> None:
-        self.diagnostics.append(Diagnostic(code, "error", path, message, step))
+        self.problems += 1
+        if len(self.diagnostics) < self.limit:
+            self.diagnostics.append(Diagnostic(code, "error", path, message, step))
+
+    def listed(self, outline: StepOutline | None = None) -> bool:
+        """Mark the step (if any) as faulty. True while diagnostics are listed: build the
+        diagnostic then, with error(); False once the list is full: the problem is only counted."""
+        if outline is not None:
+            outline.error = True
+        if len(self.diagnostics) < self.limit:
+            return True
+        self.problems += 1
+        return False
+
+    def hint(self, word: str, candidates, quote: str = "") -> str:
+        if self.hints <= 0:
+            return ""
+        self.hints -= 1
+        return _hint(difflib.get_close_matches(word, candidates, n=1), quote)
 
     def parse(self, source):
         if not isinstance(source, str | bytes | bytearray):
@@ -91,7 +174,9 @@ class _Checker:
             self.error("INVALID_JSON", "", f"the definition is {len(source):,} bytes long; the limit is 5 MB")
             return None
         try:
-            return json.loads(source)
+            return parse_json(source)
+        except JSONNumberError as err:
+            message = str(err)
         except json.JSONDecodeError as err:
             message = f"invalid JSON at line {err.lineno} column {err.colno}: {err.msg}"
         except UnicodeDecodeError:
@@ -102,79 +187,148 @@ class _Checker:
         return None
 
     def step(self, index, item) -> None:
-        at = f"procedures[{index}]"
+        # Run for every step of a definition that may hold 100,000 of them: the usual case
+        # takes a few dict lookups, and paths and messages are built only for listed problems.
         if not isinstance(item, dict):
-            self.error("SCHEMA", at, "each step must be an object with name, mod, method and optional params")
+            outline = StepOutline(index, None, None, None)
+            self.outlines.append(outline)
+            if self.listed(outline):
+                message = "each step must be an object with name, mod, method and optional params"
+                self.error("SCHEMA", f"procedures[{index}]", message)
             return
-        step = item["name"] if isinstance(item.get("name"), str) and item["name"] else None
-        for key in item:
-            if key not in STEP_KEYS:
-                hint = difflib.get_close_matches(str(key), STEP_KEYS, n=1)
-                message = f'unknown key "{key}": a step has name, mod, method and params'
-                self.error("SCHEMA", at + key_path(key), message + _hint(hint, '"'), step)
-        for key in ("name", "mod", "method"):
-            if not isinstance(item.get(key), str) or not item[key]:
-                self.error("SCHEMA", f"{at}.{key}", f'"{key}" is required: a non-empty string', step)
+        name, mod, method = item.get("name"), item.get("mod"), item.get("method")
+        step = name if isinstance(name, str) and name else None
+        outline = StepOutline(
+            index, step, mod if isinstance(mod, str) else None, method if isinstance(method, str) else None
+        )
+        self.outlines.append(outline)
+        if not item.keys() <= _STEP_KEY_SET:
+            for key in item:
+                if key not in _STEP_KEY_SET and self.listed(outline):
+                    message = f'unknown key "{key}": a step has name, mod, method and params'
+                    hint = self.hint(str(key), STEP_KEYS, '"')
+                    self.error("SCHEMA", f"procedures[{index}]{key_path(key)}", message + hint, step)
+        if not (step and outline.mod and outline.method):
+            for key, value in (("name", name), ("mod", mod), ("method", method)):
+                if not (isinstance(value, str) and value) and self.listed(outline):
+                    message = f'"{key}" is required: a non-empty string'
+                    self.error("SCHEMA", f"procedures[{index}].{key}", message, step)
         if step and ("." in step or step[0] in "_@"):
-            message = f'"{step}" cannot be a step name: it must not contain "." or start with "_" or "@"'
-            self.error("RESERVED_NAME", f"{at}.name", message, step)
-        elif step and self.names[step] != index:
+            if self.listed(outline):
+                message = f'"{step}" cannot be a step name: it must not contain "." or start with "_" or "@"'
+                self.error("RESERVED_NAME", f"procedures[{index}].name", message, step)
+        elif step and len(step) > MAX_STEP_NAME:
+            if self.listed(outline):
+                message = f"a step name has at most {MAX_STEP_NAME} characters, this one has {len(step)}"
+                self.error("NAME_TOO_LONG", f"procedures[{index}].name", message, step[:MAX_STEP_NAME])
+        elif step and self.names[step] != index and self.listed(outline):
             message = f'"{step}" is already the name of procedures[{self.names[step]}]'
-            self.error("DUPLICATE_STEP", f"{at}.name", message, step)
-        mod, method = item.get("mod"), item.get("method")
-        if isinstance(mod, str) and mod:
-            try:
-                self.loader.load_class(mod)
-                if isinstance(method, str) and method:
-                    self.loader.load(mod, method)
-            except ProcedureLoadError as err:
-                self.error(err.code, f"{at}.{err.field}", str(err), step)
-        params = item.get("params", {})
+            self.error("DUPLICATE_STEP", f"procedures[{index}].name", message, step)
+        if outline.mod:
+            err = self.loader.problem(mod, outline.method or None)
+            if err is not None and self.listed(outline):
+                self.error(err.code, f"procedures[{index}].{err.field}", str(err), step)
+        params = item.get("params")
         if isinstance(params, dict):
-            self.value(params, f"{at}.params", 0, index, step)
+            if params:
+                outline.references = []
+                self.walk(params, outline, [], 0)
+        elif (params is not None or "params" in item) and self.listed(outline):
+            self.error("SCHEMA", f"procedures[{index}].params", '"params" must be an object', step)
+
+    def walk(self, container, outline: StepOutline, location: list, depth: int) -> None:
+        # The hot loop of a large definition: per string, a prefix test, and for a reference
+        # one dict lookup (each distinct text is read once per flow) and one comparison.
+        # location holds the keys and indexes from params down to container, shared by the
+        # whole walk: a path is built only for a problem that is listed.
+        if depth >= MAX_PARAMS_DEPTH:
+            for key in container if isinstance(container, dict) else range(len(container)):
+                if self.listed(outline):
+                    message = f"params are nested more than {MAX_PARAMS_DEPTH} levels deep"
+                    self.error("SCHEMA", _params_path(outline.index, location, key), message, outline.name)
+            return
+        known, found, index = self.known, outline.references, outline.index
+        is_dict = isinstance(container, dict)
+        unlisted = 0
+        for key, item in container.items() if is_dict else enumerate(container):
+            if is_dict and not isinstance(key, str) and self.listed(outline):
+                path = _params_path(index, location, key)
+                self.error("SCHEMA", path, "object keys must be strings", outline.name)
+            if isinstance(item, str):
+                if item[:1] == "@" and item[1:2] != "@":
+                    reference = known.get(item) or self.read(item)
+                    found.append(reference)
+                    if RUN_DATA <= reference[2] < index:
+                        continue
+                    if len(self.diagnostics) < self.limit:
+                        self.reference_problem(reference, outline, location, key)
+                    else:  # only counted, as listed() would, once the loop is done
+                        unlisted += 1
+            elif isinstance(item, (dict, list)):
+                location.append(key)
+                self.walk(item, outline, location, depth + 1)
+                location.pop()
+            elif not isinstance(item, _JSON_SCALARS) and self.listed(outline):
+                message = f"{type(item).__name__} is not a JSON value"
+                self.error("SCHEMA", _params_path(index, location, key), message, outline.name)
+        if unlisted:
+            self.problems += unlisted
+            outline.error = True
+
+    def read(self, text: str) -> Reference:
+        # What references.parse() accepts, without building the key path: a flow can hold
+        # a million distinct references.
+        body = text[1:]
+        root, dot, keys = body.partition(".")
+        if not root or ".." in body or body[-1] == ".":
+            root, step = None, NO_STEP
+        elif root[0] != "_":
+            step = self.names.get(root, NO_STEP)
+        elif root == "_input" or (root == "_runtime" and (not dot or keys.partition(".")[0] in RUNTIME_KEYS)):
+            step = RUN_DATA
         else:
-            self.error("SCHEMA", f"{at}.params", '"params" must be an object', step)
+            step = NO_STEP
+        reference = self.known[text] = Reference(text, root, step)
+        return reference
 
-    def value(self, value, path, depth, index, step) -> None:
-        if depth > MAX_PARAMS_DEPTH:
-            self.error("SCHEMA", path, f"params are nested more than {MAX_PARAMS_DEPTH} levels deep", step)
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                if not isinstance(key, str):
-                    self.error("SCHEMA", path + key_path(key), "object keys must be strings", step)
-                self.value(item, path + key_path(key), depth + 1, index, step)
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                self.value(item, f"{path}[{i}]", depth + 1, index, step)
-        elif isinstance(value, str):
-            if value[:1] == "@" and value[:2] != "@@":
-                self.reference(value, path, index, step)
-        elif not isinstance(value, _JSON_SCALARS):
-            self.error("SCHEMA", path, f"{type(value).__name__} is not a JSON value", step)
-
-    def reference(self, text, path, index, step) -> None:
+    def reference_problem(self, reference: Reference, outline: StepOutline, location: list, key) -> None:
+        outline.error = True
+        text, _, first = reference
+        path = _params_path(outline.index, location, key)
         try:
             root, keys = parse(text)
         except BadReference as err:
-            self.error("BAD_REFERENCE", path, str(err), step)
+            self.error("BAD_REFERENCE", path, str(err), outline.name)
             return
-        first = self.names.get(root, -1) if root[0] != "_" else -1
-        if root == "_runtime" and keys and keys[0] not in RUNTIME_KEYS:
+        if root == "_runtime":
             code = "BAD_REFERENCE"
             message = f'_runtime has no key "{keys[0]}" (it has: {", ".join(RUNTIME_KEYS)})'
-        elif root in RESERVED_ROOTS or 0 <= first < index:
-            return
-        elif first < 0:
-            earlier = [n for n, i in self.names.items() if i < index and n[0] not in "_@"]
+        elif first == NO_STEP:
             what = f"a reserved name ({', '.join(RESERVED_ROOTS)})" if root[0] == "_" else "an earlier step"
             code = "UNKNOWN_STEP_REF"
-            message = f"{root} is not {what}" + _hint(difflib.get_close_matches(root, earlier, n=1))
-        elif first == index:
+            message = f"{root} is not {what}" + self.hint(root, self.earlier_names(outline.index))
+        elif first == outline.index:
             code, message = "SELF_REF", "it refers to this step itself; a step can use only earlier results"
         else:
             code = "FORWARD_REF"
             message = f"{root} runs later (procedures[{first}]); a step can use only earlier results"
-        self.error(code, path, f'"{text}": {message}', step)
+        self.error(code, path, f'"{text}": {message}', outline.name)
+
+    def earlier_names(self, index: int) -> list[str]:
+        """The names of the HINT_WINDOW steps before procedures[index] (most typos are of a
+        nearby step; comparing with every name would make each suggestion cost the whole flow)."""
+        if self.hints <= 0:
+            return []
+        if self.order is None:
+            self.order = list(self.names.values()), list(self.names)  # in step order
+        firsts, names = self.order
+        end = bisect.bisect_left(firsts, index)
+        return [name for name in names[max(0, end - HINT_WINDOW) : end] if name[:1] not in ("", "_", "@")]
+
+
+def _params_path(index: int, location: list, key) -> str:
+    keys = "".join(f"[{k}]" if type(k) is int else key_path(k) for k in (*location, key))
+    return f"procedures[{index}].params{keys}"
 
 
 def _hint(matches, quote="") -> str:

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from .definition import FlowDefinition, Procedure
 from .errors import InvalidStepResult, ProcedureFailed, ProcedureLoadError, RunCancelled
 from .freeze import freeze
+from .limits import MAX_RESULT_BYTES, MAX_RESULT_NODES, measure
 from .loader import ProcedureLoader
 from .references import compile_params, resolve_params
 
@@ -92,12 +93,16 @@ def run_flow(
     input: dict | None = None,
     listeners: Sequence[RunListener] = (),
     should_cancel: Callable[[], bool] | None = None,
+    max_result_nodes: int = MAX_RESULT_NODES,
+    max_result_bytes: int = MAX_RESULT_BYTES,
 ) -> dict:
     """Run ``definition`` step by step and return the final context.
 
     ``context[name]`` is each step's result (read-only), ``context["_input"]`` the input and
     ``context["_runtime"]`` holds run_id, flow_name and start_time. Raises a FlowError
-    subclass when the run fails or is cancelled, after telling the listeners.
+    subclass when the run fails or is cancelled, after telling the listeners. A step whose
+    result holds more than ``max_result_nodes`` values or takes more than ``max_result_bytes``
+    as JSON fails with InvalidStepResult.
     """
     if input is not None and not isinstance(input, dict):
         raise TypeError(f"input must be a dict, not {type(input).__name__}")
@@ -121,7 +126,8 @@ def run_flow(
             except ProcedureLoadError as err:
                 message = f"{step.label}: {err}"
                 raise ProcedureLoadError(message, code=err.code, field=err.field, step=step.name) from err
-        _run_steps(definition, loader, context, view, run, log, events, should_cancel)
+        limits = (max_result_nodes, max_result_bytes)
+        _run_steps(definition, loader, context, view, run, log, events, should_cancel, limits)
     except RunCancelled as err:
         log.warning("%s", err)
         events.emit(events.run_finished, run, "cancelled", err)
@@ -136,7 +142,7 @@ def run_flow(
     return context
 
 
-def _run_steps(definition, loader, context, view, run, log, events, should_cancel) -> None:
+def _run_steps(definition, loader, context, view, run, log, events, should_cancel, limits) -> None:
     debug = log.isEnabledFor(logging.DEBUG)
     started, finished = events.step_started, events.step_finished
     for step in definition.procedures:
@@ -161,6 +167,8 @@ def _run_steps(definition, loader, context, view, run, log, events, should_cance
             if not isinstance(result, dict):
                 kind = "None" if result is None else type(result).__name__
                 raise InvalidStepResult(f"{step.label} returned {kind}, expected a dict", step=step.name)
+            # Measured before it is copied, so an oversized result is never copied.
+            _check_size(step, result, *limits)
             try:
                 stored = context[step.name] = freeze(result)
             except RecursionError as err:
@@ -177,6 +185,18 @@ def _run_steps(definition, loader, context, view, run, log, events, should_cance
             log.debug("step %s finished in %.3f ms", step.label, duration * 1000)
         if finished:
             events.emit(finished, run, step, stored, duration)
+
+
+def _check_size(step: Procedure, result: dict, max_nodes: int, max_bytes: int) -> None:
+    nodes, size = measure(result, max_nodes=max_nodes, max_bytes=max_bytes)
+    if nodes > max_nodes:
+        message = f"{step.label} returned a result of more than {max_nodes:,} values, the limit for one step"
+        raise InvalidStepResult(message, step=step.name)
+    if size > max_bytes:
+        message = (
+            f"{step.label} returned a result of more than {max_bytes:,} bytes as JSON, the limit for one step"
+        )
+        raise InvalidStepResult(message, step=step.name)
 
 
 def _cancel_requested(should_cancel, log) -> bool:

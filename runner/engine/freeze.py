@@ -34,12 +34,18 @@ class FrozenList(list):
         return (FrozenList, (list(self),))
 
 
+_STORED = frozenset({FrozenDict, FrozenList})
+
+
 def freeze(value):
     """Return a deep, read-only copy of dicts, lists, tuples and sets inside ``value``.
 
+    A FrozenDict or FrozenList is read-only all the way down already (freeze made it), so it
+    is kept, not copied: a result that embeds earlier results shares them, and copying each
+    would grow a result that references another four times to 4^n copies over n steps.
     Other objects are kept as they are: the guarantee covers JSON-shaped data.
     """
-    if type(value) in _ATOMIC:
+    if type(value) in _ATOMIC or type(value) in _STORED:
         return value
     # Atomic items are tested inline: most results are flat, and a call per item would
     # double the cost.

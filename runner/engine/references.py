@@ -67,7 +67,7 @@ def resolve_params(template: Mapping, references: tuple, context: Mapping, step:
                     value = value[int(key)]
                 else:
                     raise TypeError(key)
-        except (KeyError, IndexError, TypeError) as err:
+        except (KeyError, IndexError, TypeError, ValueError) as err:
             raise ParameterResolutionError(
                 f'{step}: {param_path(location)}: "{text}": {explain(context, root, path)}', step=step
             ) from err
@@ -104,12 +104,22 @@ def explain(context: Mapping, root: str, path: tuple[str, ...]) -> str:
         elif isinstance(value, list):
             if not (key.isascii() and key.isdigit()):
                 return f'{where} is a list, and "{key}" is not an item number (0, 1, ...)'
-            if int(key) >= len(value):
-                return f"{where} has no item {int(key)} (it has {len(value)} items)"
-            value = value[int(key)]
+            number = _index(key)
+            if number is None or number >= len(value):
+                shown = number if number is not None else key[:20] + "…"
+                return f"{where} has no item {shown} (it has {len(value)} items)"
+            value = value[number]
         else:
             return f'{where} is {type(value).__name__}, not an object or a list, so it has no "{key}"'
     return "it could not be resolved"
+
+
+def _index(key: str) -> int | None:
+    # int() refuses more than sys.get_int_max_str_digits() digits (4300): no such item.
+    try:
+        return int(key)
+    except ValueError:
+        return None
 
 
 def _scan(value, location, found, escaped) -> None:

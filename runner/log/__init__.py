@@ -143,7 +143,11 @@ def _setup() -> LogPipeline:
             outputs.append(file_handler)
         for handler in outputs:
             handler.setFormatter(formatter)
-        _pipeline = LogPipeline(outputs, queue_size=settings.WORKFLOW_LOG_QUEUE_SIZE)
+        _pipeline = LogPipeline(
+            outputs,
+            queue_size=settings.WORKFLOW_LOG_QUEUE_SIZE,
+            max_message_chars=settings.WORKFLOW_LOG_MAX_MESSAGE_CHARS,
+        )
         logger = logging.getLogger(ROOT_LOGGER)
         logger.setLevel(settings.WORKFLOW_LOG_LEVEL.upper())
         logger.addHandler(_pipeline)

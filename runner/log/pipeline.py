@@ -11,8 +11,10 @@ import time
 from logging.handlers import RotatingFileHandler
 
 from runner.log.db_handler import NOTICE_LOGGER, DatabaseHandler
+from runner.log.formatting import MAX_MESSAGE_CHARS, cut
 
 LISTENER_BATCH = 1000
+_TRACEBACKS = logging.Formatter()
 
 
 class _BatchOutput:
@@ -20,7 +22,7 @@ class _BatchOutput:
 
     def emit_batch(self, records: list[logging.LogRecord]) -> None:
         try:
-            self.write_text("".join([f"{self.format(record)}\n" for record in records]))
+            self.write_lines([f"{self.format(record)}\n" for record in records])
         except Exception:
             # Record by record, so that each failure is reported as the standard library does.
             for record in records:
@@ -38,28 +40,50 @@ class ConsoleHandler(_BatchOutput, logging.StreamHandler):
     def stream(self):
         return sys.stderr
 
-    def write_text(self, text: str) -> None:
+    def write_lines(self, lines: list[str]) -> None:
         with self.lock:
-            self.stream.write(text)
+            self.stream.write("".join(lines))
             self.stream.flush()
 
 
 class SharedRotatingFileHandler(_BatchOutput, RotatingFileHandler):
     """A rotating file several processes append to (runflow from cron, web, workers).
 
-    The size is checked once per batch, so a file may pass the limit by one batch. A
-    process that reaches the limit after another one already rotated the file reopens the
-    new file instead of rotating a second time.
+    The size is checked before each record, though a batch is written at once: only a
+    single record longer than the limit makes a file pass it. A process that reaches the
+    limit after another one already rotated the file reopens the new file instead of
+    rotating a second time.
     """
 
+    # Readable by its owner and group only: lines may carry the data flows handle. Set when
+    # a file is created (the first one, and each new one after a rotation, which renames the
+    # old one with its mode); a file that already exists keeps its mode.
+    FILE_MODE = 0o640
+
+    def _open(self):
+        return open(
+            self.baseFilename,
+            self.mode,
+            encoding=self.encoding,
+            errors=self.errors,
+            opener=lambda path, flags: os.open(path, flags, self.FILE_MODE),
+        )
+
     def write_text(self, text: str) -> None:
+        self.write_lines([text])
+
+    def write_lines(self, lines: list[str]) -> None:
         with self.lock:
             if self.stream is None:
                 self.stream = self._open()
-            position = self.stream.tell()
-            if self.maxBytes > 0 and position and position + len(text) >= self.maxBytes:
-                self._roll_over()
-            self.stream.write(text)
+            position, first = self.stream.tell(), 0
+            for index, line in enumerate(lines):
+                if self.maxBytes > 0 and position and position + len(line) >= self.maxBytes:
+                    self.stream.write("".join(lines[first:index]))
+                    self._roll_over()
+                    position, first = self.stream.tell(), index
+                position += len(line)
+            self.stream.write("".join(lines[first:]))
             self.stream.flush()
 
     def _roll_over(self) -> None:
@@ -91,14 +115,18 @@ class LogPipeline(logging.Handler):
     In the caller's thread it only renders the message and enqueues a copy of the record
     (a bounded queue: when full the record is dropped and counted, never waited for). A
     listener thread, started lazily in whichever process logs, passes each record to the
-    output handlers and then to the database handler, which never blocks it.
+    output handlers and then to the database handler, which never blocks it. A message, a
+    traceback or a stack longer than `max_message_chars` is cut, once for all outputs.
     """
 
-    def __init__(self, outputs: list[logging.Handler], *, queue_size: int) -> None:
+    def __init__(
+        self, outputs: list[logging.Handler], *, queue_size: int, max_message_chars: int = MAX_MESSAGE_CHARS
+    ) -> None:
         super().__init__()
         self.outputs = tuple(outputs)
         self.database: DatabaseHandler | None = None
         self.queue_size = queue_size
+        self.max_message_chars = max_message_chars
         self._pid: int | None = None
         self._stopped = False
 
@@ -121,16 +149,16 @@ class LogPipeline(logging.Handler):
         except Exception:
             self.handleError(record)
 
-    @staticmethod
-    def prepare(record: logging.LogRecord) -> logging.LogRecord:
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         # A copy, so handlers further up the hierarchy (pytest's, a site's root handler) see
         # the record untouched. The message is rendered now, while its arguments are as the
-        # caller passed them. exc_info stays for the listener to format: a traceback is fixed
-        # once raised (frames and line numbers are recorded in it), so its text is the same
-        # there, and its cost (tens of microseconds) stays out of the step.
+        # caller passed them, and cut now, so that the queue never holds a huge one. exc_info
+        # stays for the listener to format: a traceback is fixed once raised (frames and line
+        # numbers are recorded in it), so its text is the same there, and its cost (tens of
+        # microseconds) stays out of the step.
         copy = type(record).__new__(type(record))
         copy.__dict__.update(record.__dict__)
-        copy.msg = record.getMessage()
+        copy.msg = cut(record.getMessage(), self.max_message_chars)
         copy.args = None
         return copy
 
@@ -210,11 +238,24 @@ class LogPipeline(logging.Handler):
     def _dispatch(self, records: list[logging.LogRecord]) -> None:
         if not records:
             return
+        for record in records:
+            self._cut_traceback(record)
         for output in (*self.outputs, self.database):
             # emit_batch reports its own failures; this thread must outlive them all.
             with contextlib.suppress(Exception):
                 if output is not None:
                     output.emit_batch(records)
+
+    def _cut_traceback(self, record: logging.LogRecord) -> None:
+        # Formatted here, once, so that the console, the file and wf_syslog get the same cut
+        # text (formatters use exc_text when it is set).
+        with contextlib.suppress(Exception):
+            if record.exc_info and not record.exc_text:
+                record.exc_text = _TRACEBACKS.formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = cut(record.exc_text, self.max_message_chars)
+            if record.stack_info:
+                record.stack_info = cut(record.stack_info, self.max_message_chars)
 
     def _reached(self, marker: _Flush) -> None:
         # The records before the marker are on the console and in the file (each batch is

@@ -62,6 +62,18 @@ def test_freezing_copies_so_the_original_can_change_later():
     assert frozen == {"items": [1]}
 
 
+def test_freezing_a_stored_value_returns_it_as_is():
+    stored = freeze({"a": [1]})
+    assert freeze(stored) is stored
+    assert freeze(stored["a"]) is stored["a"]
+
+
+def test_freezing_a_value_that_embeds_stored_values_shares_them():
+    stored = freeze({"a": [1]})
+    frozen = freeze({"x": stored, "y": [stored["a"]]})
+    assert frozen["x"] is stored and frozen["y"][0] is stored["a"]
+
+
 def test_plain_copies_of_frozen_values_are_mutable():
     copied = dict(freeze({"a": 1}))
     copied["a"] = 2

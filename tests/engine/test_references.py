@@ -110,6 +110,11 @@ def test_index_out_of_range_error_gives_the_length():
     assert "step1's result at items has no item 5 (it has 2 items)" in resolution_error("@step1.items.5")
 
 
+def test_an_index_of_thousands_of_digits_is_an_item_the_list_does_not_have():
+    # int() refuses strings over 4300 digits with a plain ValueError.
+    assert "step1's result at items has no item 1111" in resolution_error("@step1.items." + "1" * 5000)
+
+
 def test_non_numeric_index_into_a_list_is_an_error():
     assert '"first" is not an item number' in resolution_error("@step1.items.first")
 

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from runner.engine import FlowDefinition, FrozenDict, Procedure, validate_flow
 
 from .helpers import PROCS, flow, only_diagnostic, problems, step
@@ -70,6 +72,48 @@ def test_bytes_that_are_not_utf8_are_invalid_json():
     assert only_diagnostic(b'{"procedures": "\xff"}').code == "INVALID_JSON"
 
 
+LONG_INTEGER = "1" * 5000
+
+
+def test_an_integer_longer_than_4300_digits_is_invalid_json_with_its_position():
+    diagnostic = only_diagnostic('{\n  "procedures": [' + LONG_INTEGER + "]\n}")
+    assert diagnostic.code == "INVALID_JSON"
+    assert diagnostic.message == "a number in the JSON has more than 4300 digits (line 2, column 18)"
+
+
+def test_the_position_of_a_long_integer_skips_the_same_digits_inside_strings():
+    source = '{"procedures": [{"name": "' + LONG_INTEGER + '"}, ' + LONG_INTEGER + "]}"
+    assert only_diagnostic(source).message.endswith(f"(line 1, column {len(source) - 5000 - 1})")
+
+
+def test_an_integer_of_4300_digits_is_accepted():
+    found, _ = validate_flow(json.dumps(flow(step("a", n=int("9" * 4300)))), packages=PROCS)
+    assert found is not None
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_refused_as_not_json_numbers(token):
+    source = '{"procedures": [{"name": "a", "mod": "Echo", "method": "echo", "params": {"x": TOKEN}}]}'
+    source = source.replace("TOKEN", token)
+    diagnostic = only_diagnostic(source)
+    assert diagnostic.code == "INVALID_JSON"
+    where = f"(line 1, column {source.index(token) + 1})"
+    assert diagnostic.message == f"{token} is not a JSON number: numbers must be finite {where}"
+
+
+def test_a_number_that_overflows_to_infinity_is_refused():
+    diagnostic = only_diagnostic('{"procedures": [1e400]}')
+    assert diagnostic.code == "INVALID_JSON"
+    assert diagnostic.message == (
+        "the number 1e400 is too large: numbers must be finite, at most about 1.8e308 (line 1, column 17)"
+    )
+
+
+def test_bytes_with_a_long_integer_are_refused_with_its_position():
+    diagnostic = only_diagnostic(b'{"procedures": [' + LONG_INTEGER.encode() + b"]}")
+    assert diagnostic.message.endswith("(line 1, column 17)")
+
+
 def test_top_level_must_be_an_object():
     assert problems("[]") == [("SCHEMA", "")]
 
@@ -134,6 +178,14 @@ def test_duplicate_step_name_points_at_the_second_one():
 
 def test_name_starting_with_underscore_is_reserved():
     assert problems(flow(step("_runtime"))) == [("RESERVED_NAME", "procedures[0].name")]
+
+
+def test_a_step_name_longer_than_128_characters_is_refused():
+    assert problems(flow(step("s" * 129))) == [("NAME_TOO_LONG", "procedures[0].name")]
+
+
+def test_a_step_name_of_128_characters_is_accepted():
+    assert problems(flow(step("s" * 128))) == []
 
 
 def test_name_with_a_dot_is_reserved():
@@ -282,3 +334,113 @@ def test_an_unknown_top_level_key_that_is_not_an_identifier_has_a_bracketed_path
     _, diagnostics = validate_flow(source)
 
     assert [(d.code, d.path) for d in diagnostics] == [("SCHEMA", '["a b"]')]
+
+
+def test_an_analysis_lists_at_most_max_diagnostics_and_counts_every_problem():
+    from runner.engine import analyse_flow
+
+    source = flow(step("a", **{f"x{i}": "@" for i in range(10)}), step("a", mod="Nope"))
+
+    analysis = analyse_flow(source, packages=PROCS, max_diagnostics=3)
+
+    assert analysis.definition is None
+    assert [d.path for d in analysis.diagnostics] == [f"procedures[0].params.x{i}" for i in range(3)]
+    assert analysis.problem_count == 12
+    assert [s.error for s in analysis.steps] == [True, True]
+
+
+def test_an_analysis_outlines_each_step_with_the_references_validation_found():
+    from runner.engine import NO_STEP, RUN_DATA, analyse_flow
+
+    source = flow(step("a"), step("b", x="@a.k", y=["@_input.n", {"z": "@zz"}], w="@@lit", v="me@a"), 7)
+
+    steps = analyse_flow(source, packages=PROCS).steps
+
+    assert [(s.index, s.name, s.mod, s.method, s.error) for s in steps] == [
+        (0, "a", "Echo", "echo", False),
+        (1, "b", "Echo", "echo", True),
+        (2, None, None, None, True),
+    ]
+    assert [(r.text, r.root, r.step) for r in steps[1].references] == [
+        ("@a.k", "a", 0),
+        ("@_input.n", "_input", RUN_DATA),
+        ("@zz", "zz", NO_STEP),
+    ]
+
+
+def test_validate_flow_gives_the_analysis_definition_and_every_diagnostic():
+    from runner.engine import analyse_flow
+
+    source = flow(step("a", x="@b"), step("b", y="@a"))
+
+    assert validate_flow(source, packages=PROCS) == (None, analyse_flow(source, packages=PROCS).diagnostics)
+
+
+def test_a_missing_module_is_looked_for_once_per_validation(monkeypatch):
+    import importlib
+
+    tried = []
+    real = importlib.import_module
+    monkeypatch.setattr(importlib, "import_module", lambda name, *a: tried.append(name) or real(name, *a))
+
+    assert len(problems(flow(*(step(f"s{i}", mod="Nope") for i in range(20))))) == 20
+    assert tried.count("tests.engine.procs.Nope") <= 1
+
+
+def test_did_you_mean_is_worked_out_for_the_first_100_unknown_references_only():
+    source = flow(step("step1"), step("b", **{f"x{i}": "@stepl" for i in range(150)}))
+
+    _, diagnostics = validate_flow(source, packages=PROCS)
+
+    assert len(diagnostics) == 150
+    assert sum("did you mean step1" in d.message for d in diagnostics) == 100
+
+
+def test_an_unknown_reference_after_a_step_with_an_empty_name_is_reported_not_raised():
+    source = flow(step(""), step("b", x="@zz"))
+
+    assert problems(source) == [
+        ("SCHEMA", "procedures[0].name"),
+        ("UNKNOWN_STEP_REF", "procedures[1].params.x"),
+    ]
+
+
+def test_a_flow_of_more_than_100000_steps_is_refused_without_checking_each_step():
+    _, diagnostics = validate_flow(flow(*[7] * 100_001), packages=PROCS)
+
+    assert [(d.code, d.path) for d in diagnostics] == [("SCHEMA", "procedures")]
+    assert "at most 100,000 steps; this one has 100,001" in diagnostics[0].message
+
+
+def test_a_module_absent_from_its_package_directory_is_not_imported(monkeypatch):
+    import importlib
+    import sys
+    from importlib.machinery import BuiltinImporter, FrozenImporter, PathFinder
+
+    importlib.import_module("tests.engine.procs.sub")  # packages are listed once imported
+    importlib.import_module("tests.engine.procs.Echo")
+    # Only with the standard finders (pytest adds its own) does a directory listing say it all.
+    standard = (BuiltinImporter, FrozenImporter, PathFinder)
+    monkeypatch.setattr(sys, "meta_path", [f for f in sys.meta_path if f in standard])
+    tried = []
+    real = importlib.import_module
+    monkeypatch.setattr(importlib, "import_module", lambda name, *a: tried.append(name) or real(name, *a))
+    source = flow(
+        step("a", mod="Nope"),
+        step("b", mod="sub.Nope"),
+        step("c", mod="sub.Deep", method="where"),
+        step("d", mod="Missingdep"),
+        step("e", mod="os"),
+        step("f", mod="nosuchtoplevelmodule"),
+        step("g", mod="Echo.Inner"),
+    )
+
+    assert problems(source) == [
+        ("UNKNOWN_PROCEDURE", "procedures[0].mod"),
+        ("UNKNOWN_PROCEDURE", "procedures[1].mod"),
+        ("UNKNOWN_PROCEDURE", "procedures[3].mod"),
+        ("FORBIDDEN_PROCEDURE", "procedures[4].mod"),
+        ("UNKNOWN_PROCEDURE", "procedures[5].mod"),
+        ("UNKNOWN_PROCEDURE", "procedures[6].mod"),
+    ]
+    assert not {f"tests.engine.procs.{mod}" for mod in ("Nope", "sub.Nope", "Echo.Inner")} & set(tried)

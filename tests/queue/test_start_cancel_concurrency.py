@@ -177,3 +177,56 @@ def test_the_reaper_also_fails_the_step_that_was_running():
     services.reap_lost_runs()
 
     assert run.steps.get().status == "failed"
+
+
+def rename(flow, new_name: str) -> None:
+    from flows.models import Flow
+
+    Flow.all_objects.filter(pk=flow.pk).update(flow_name=new_name)
+    flow.refresh_from_db()
+
+
+def test_skip_if_running_still_holds_after_the_flow_is_renamed():
+    flow = make_flow("example", *EXAMPLE)
+    start(flow, concurrency="skip_if_running")
+    rename(flow, "nightly")
+
+    with pytest.raises(services.Skipped, match="already queued"):
+        start(flow, concurrency="skip_if_running")
+
+
+def test_skip_if_running_does_not_hold_back_a_new_flow_that_took_a_renamed_flows_name():
+    old = make_flow("example", *EXAMPLE)
+    start(old, concurrency="skip_if_running")
+    rename(old, "nightly")
+    new = make_flow("example", *EXAMPLE)
+
+    start(new, concurrency="skip_if_running")
+
+    assert Run.objects.filter(flow_id=new.pk).count() == 1
+
+
+def test_the_skip_if_running_setting_names_a_flow_by_its_current_name(settings):
+    settings.WORKFLOW_SKIP_IF_RUNNING = ["nightly"]
+    flow = make_flow("example", *EXAMPLE)
+    start(flow)
+    rename(flow, "nightly")
+
+    with pytest.raises(services.Skipped):
+        start(flow)
+
+
+def test_an_input_holding_nan_cannot_start_with_its_own_reason():
+    flow = make_flow("example", *EXAMPLE)
+
+    with pytest.raises(services.CannotStart, match="NaN is not a JSON number: numbers must be finite"):
+        services.create_run(flow, input={"x": float("nan")}, trigger="test", triggered_by="t")
+    assert not Run.objects.exists()
+
+
+def test_an_input_holding_an_integer_over_4300_digits_cannot_start():
+    flow = make_flow("example", *EXAMPLE)
+
+    with pytest.raises(services.CannotStart, match="a number has more than 4300 digits"):
+        services.create_run(flow, input={"n": [10**5000]}, trigger="test", triggered_by="t")
+    assert not Run.objects.exists()

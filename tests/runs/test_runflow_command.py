@@ -1,3 +1,4 @@
+import io
 import json
 import os
 import pty
@@ -6,8 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from django.core.management import call_command
 
-from flows.models import SysLog
+from flows.models import Flow, SysLog
 from runner.models import Run
 from tests.runs.conftest import EXAMPLE, ROOT, child_env, make_flow, step
 
@@ -331,3 +333,136 @@ def test_a_killed_cli_run_is_marked_lost_by_the_next_cli_run(runflow, settings):
 
     assert result.returncode == 0, result.stderr
     assert Run.objects.get(pk=dead.pk).error == "worker lost"
+
+
+@pytest.fixture
+def runflow_here(monkeypatch):
+    """`runflow` in this process, for cases that stop before a run: (exit code, stderr)."""
+    # Its logging setup would install console and file handlers for the rest of the session.
+    monkeypatch.setattr("runner.management.commands.runflow.setup_logging", lambda: None)
+
+    def run(*args: str) -> tuple[int, str]:
+        stderr = io.StringIO()
+        with pytest.raises(SystemExit) as exited:
+            call_command("runflow", *args, stdout=io.StringIO(), stderr=stderr)
+        return exited.value.code, stderr.getvalue()
+
+    return run
+
+
+LONG_INTEGER = "1" * 5000
+
+
+def test_a_flow_with_an_integer_over_4300_digits_cannot_start(runflow_here):
+    text = json.dumps({"procedures": [step("s", msg="hello")]}).replace('"hello"', LONG_INTEGER)
+    Flow.objects.create(flow_name="big", flow_json=text)
+
+    code, stderr = runflow_here("big")
+
+    assert code == 2
+    assert "INVALID_JSON at : a number in the JSON has more than 4300 digits (line 1, column" in stderr
+    assert stderr.strip().splitlines()[-1] == "runflow: cannot start: flow 'big' is invalid: 1 problem(s)"
+
+
+def test_input_json_with_an_integer_over_4300_digits_cannot_start(runflow_here):
+    make_flow("example", *EXAMPLE)
+
+    code, stderr = runflow_here("example", "--input-json", '{"n": ' + LONG_INTEGER + "}")
+
+    assert code == 2
+    assert stderr.strip().splitlines()[-1] == (
+        "runflow: cannot start: --input-json:"
+        " a number in the JSON has more than 4300 digits (line 1, column 7)"
+    )
+
+
+def test_an_input_value_with_an_integer_over_4300_digits_cannot_start(runflow_here):
+    make_flow("example", *EXAMPLE)
+
+    code, stderr = runflow_here("example", "--input", "n=" + LONG_INTEGER)
+
+    assert code == 2
+    assert stderr.strip().splitlines()[-1] == (
+        "runflow: cannot start: --input n: a number in the JSON has more than 4300 digits;"
+        " quote the value to pass it as text"
+    )
+
+
+def test_input_json_with_nan_cannot_start_with_its_own_reason(runflow_here):
+    make_flow("example", *EXAMPLE)
+
+    code, stderr = runflow_here("example", "--input-json", '{"x": NaN}')
+
+    assert code == 2
+    assert stderr.strip().splitlines()[-1] == (
+        "runflow: cannot start: --input-json:"
+        " NaN is not a JSON number: numbers must be finite (line 1, column 7)"
+    )
+
+
+def test_an_input_value_beyond_float_range_cannot_start(runflow_here):
+    make_flow("example", *EXAMPLE)
+
+    code, stderr = runflow_here("example", "--input", "x=-1e400")
+
+    assert code == 2
+    assert "--input x: the number -1e400 is too large" in stderr
+
+
+def test_a_flow_name_that_is_not_utf8_cannot_start(tmp_path):
+    # Python hands a non-UTF-8 argument over as a str with lone surrogates.
+    result = subprocess.run(
+        [sys.executable, "manage.py", "runflow", b"caf\xe9"],
+        cwd=ROOT,
+        env=child_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "runflow: cannot start: the flow name 'caf\\udce9' is not UTF-8 text"
+    )
+
+
+def test_a_flow_name_that_is_not_utf8_gives_its_json_outcome(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "runflow", b"caf\xe9", "--json"],
+        cwd=ROOT,
+        env=child_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert json.loads(result.stdout)["flow"] == "caf\udce9"
+
+
+@pytest.mark.parametrize(
+    "prepared, missing",
+    [
+        ("nothing", "wf_flow, wf_syslog, runner_run, runner_runstep, runner_flowgate tables"),
+        ("migrate", "wf_flow, wf_syslog tables"),
+    ],
+)
+def test_a_database_without_the_wf_tables_cannot_start(tmp_path, prepared, missing):
+    env = child_env(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    if prepared == "migrate":
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "runflow", "example"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"runflow: cannot start: the database has no {missing}:"
+        " run `manage.py migrate` and `manage.py create_wf_tables`"
+    ]

@@ -72,6 +72,8 @@ def make_run(flow_name: str = "example", status: str = "succeeded", **fields) ->
         "status": status,
         "started_at": now if status != "queued" else None,
         "finished_at": now if finished else None,
+        # As create_run does: the run keeps the id of the flow it belongs to.
+        "flow_id": Flow.all_objects.filter(flow_name=flow_name).values_list("pk", flat=True).first(),
     }
     return Run.objects.create(flow_name=flow_name, **{**defaults, **fields})
 

@@ -31,6 +31,7 @@ ACTIONS = {
     "enable": ("/flows/example/enable/", "change_flow", {}),
     "disable": ("/flows/example/disable/", "change_flow", {}),
     "delete": ("/flows/example/delete/", "change_flow", {}),
+    "rename": ("/flows/example/rename/", "change_flow", {"new_name": "renamed"}),
     "restore": ("/flows/gone/restore/", "change_flow", {}),
     "create": ("/new-flow/", "change_flow", {"flow_name": "new", "flow_json": EXAMPLE}),
     "restore revision": ("/flows/example/revisions/{revision}/restore/", "change_flow", {"base": ""}),
@@ -137,18 +138,19 @@ def test_refused_actions_change_nothing(world, lacking):
 
     no_change.post("/flows/example/disable/")
     no_change.post("/flows/example/delete/")
+    no_change.post("/flows/example/rename/", {"new_name": "renamed"})
     no_change.post("/flows/gone/restore/")
     no_run.post("/flows/example/run/", {"input": ""})
     no_run.post(f"/runs/{world['run'].pk}/cancel/")
 
-    example = Flow.all_objects.get(flow_name="example")
-    assert (example.enabled, example.deleted) == (True, False)
+    example = Flow.all_objects.get(pk=world["flow"].pk)
+    assert (example.flow_name, example.enabled, example.deleted) == ("example", True, False)
     assert Flow.all_objects.get(flow_name="gone").deleted is True
     assert Run.objects.count() == 1
     assert Run.objects.get().cancel_requested is False
 
 
-@pytest.mark.parametrize("name", ["validate", "save", "run", "cancel"])
+@pytest.mark.parametrize("name", ["validate", "save", "rename", "run", "cancel"])
 def test_actions_refuse_get(client, world, name):
     response = client.get(url(ACTIONS[name][0], world))
 
@@ -160,6 +162,7 @@ def test_the_editor_hides_save_and_state_buttons_from_a_user_without_change(worl
 
     assert 'id="save-flow"' not in html
     assert 'id="delete-flow"' not in html
+    assert 'id="rename-flow"' not in html
     assert "readonly" in html
 
 

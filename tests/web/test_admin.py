@@ -1,8 +1,7 @@
-"""The admin for runs is read-only; flow revisions are visible there but not editable."""
+"""The admin: runs read-only, revisions visible but not editable, flows edited under the dashboard's rules."""
 
 import pytest
 
-from flows.editing import json_hash
 from flows.models import Flow
 from runner.models import RunStep
 
@@ -45,19 +44,150 @@ EXAMPLE_TEXT = (
 
 def test_an_admin_save_over_someone_elses_newer_version_is_refused(admin_client):
     flow = Flow.objects.create(flow_name="f", flow_json=EXAMPLE_TEXT)
-    loaded = json_hash(flow.flow_json)
+    data = loaded_form(admin_client, flow)
     Flow.objects.filter(pk=flow.pk).update(flow_json=EXAMPLE_TEXT.replace("hello", "theirs"))
 
     response = admin_client.post(
-        f"/admin/flows/flow/{flow.pk}/change/",
-        {
-            "flow_name": "f",
-            "flow_json": EXAMPLE_TEXT.replace("hello", "mine"),
-            "enabled": "on",
-            "base_hash": loaded,
-        },
+        f"/admin/flows/flow/{flow.pk}/change/", {**data, "flow_json": EXAMPLE_TEXT.replace("hello", "mine")}
     )
 
     assert response.status_code == 200
     assert b"Someone else saved this flow" in response.content
     assert "theirs" in Flow.objects.get(pk=flow.pk).flow_json
+
+
+def loaded_form(admin_client, flow: Flow) -> dict:
+    """The change form's fields as the admin page rendered them (its version token included)."""
+    import re
+
+    html = admin_client.get(f"/admin/flows/flow/{flow.pk}/change/").content.decode()
+    token = re.search(r'name="base_hash" value="([0-9a-f]+)"', html).group(1)
+    return {"flow_name": flow.flow_name, "flow_json": flow.flow_json, "enabled": "on", "base_hash": token}
+
+
+def test_an_admin_save_with_nothing_changed_meanwhile_is_stored(admin_client):
+    flow = Flow.objects.create(flow_name="f", flow_json=EXAMPLE_TEXT)
+    data = loaded_form(admin_client, flow)
+
+    mine = EXAMPLE_TEXT.replace("hello", "mine")
+
+    response = admin_client.post(f"/admin/flows/flow/{flow.pk}/change/", {**data, "flow_json": mine})
+
+    assert response.status_code == 302
+    assert Flow.objects.get(pk=flow.pk).flow_json == mine
+
+
+def test_an_admin_save_does_not_re_enable_a_flow_disabled_meanwhile(admin_client):
+    flow = Flow.objects.create(flow_name="f", flow_json=EXAMPLE_TEXT)
+    data = loaded_form(admin_client, flow)
+    Flow.objects.filter(pk=flow.pk).update(enabled=False)
+
+    response = admin_client.post(f"/admin/flows/flow/{flow.pk}/change/", data)
+
+    assert b"Someone else saved this flow" in response.content
+    assert Flow.objects.get(pk=flow.pk).enabled is False
+
+
+def test_an_admin_save_is_refused_for_a_flow_renamed_meanwhile(admin_client):
+    flow = Flow.objects.create(flow_name="f", flow_json=EXAMPLE_TEXT)
+    data = loaded_form(admin_client, flow)
+    Flow.objects.filter(pk=flow.pk).update(flow_name="theirs")
+
+    response = admin_client.post(f"/admin/flows/flow/{flow.pk}/change/", data)
+
+    assert b"Someone else saved this flow" in response.content
+    assert Flow.objects.get(pk=flow.pk).flow_name == "theirs"
+
+
+def test_an_admin_save_is_refused_for_a_flow_deleted_meanwhile(admin_client):
+    flow = Flow.objects.create(flow_name="f", flow_json=EXAMPLE_TEXT)
+    data = loaded_form(admin_client, flow)
+    Flow.objects.filter(pk=flow.pk).update(deleted=True)
+
+    response = admin_client.post(f"/admin/flows/flow/{flow.pk}/change/", {**data, "enabled": ""})
+
+    assert b"Someone else saved this flow" in response.content
+    assert Flow.all_objects.get(pk=flow.pk).enabled is True
+
+
+def test_a_new_admin_flow_named_like_a_deleted_one_is_refused_with_a_message(admin_client):
+    Flow.objects.create(flow_name="gone", flow_json=EXAMPLE_TEXT, deleted=True)
+
+    response = admin_client.post(
+        "/admin/flows/flow/add/", {"flow_name": "gone", "flow_json": EXAMPLE_TEXT, "enabled": "on"}
+    )
+
+    assert response.status_code == 200
+    assert b"already exists (perhaps among the deleted flows)" in response.content
+    assert Flow.all_objects.count() == 1
+
+
+def test_an_admin_rename_to_a_deleted_flows_name_is_refused_with_a_message(admin_client):
+    Flow.objects.create(flow_name="gone", flow_json=EXAMPLE_TEXT, deleted=True)
+    flow = Flow.objects.create(flow_name="f", flow_json=EXAMPLE_TEXT)
+
+    response = admin_client.post(
+        f"/admin/flows/flow/{flow.pk}/change/", {**loaded_form(admin_client, flow), "flow_name": "gone"}
+    )
+
+    assert response.status_code == 200
+    assert b"already exists (perhaps among the deleted flows)" in response.content
+    assert Flow.objects.get(pk=flow.pk).flow_name == "f"
+
+
+@pytest.mark.parametrize("name", [".", "..", "a/b", "/", "tab\there", "nul\x00", "\u202eevil"])
+def test_the_admin_refuses_the_names_the_dashboard_refuses(admin_client, name):
+    response = admin_client.post(
+        "/admin/flows/flow/add/", {"flow_name": name, "flow_json": EXAMPLE_TEXT, "enabled": "on"}
+    )
+
+    assert response.status_code == 200
+    assert b"errornote" in response.content
+    assert not Flow.all_objects.exists()
+
+
+def test_an_admin_edit_keeps_a_legacy_name_the_rules_would_refuse_today(admin_client):
+    flow = Flow.objects.create(flow_name="a/b", flow_json=EXAMPLE_TEXT)
+
+    response = admin_client.post(
+        f"/admin/flows/flow/{flow.pk}/change/", {**loaded_form(admin_client, flow), "enabled": ""}
+    )
+
+    assert response.status_code == 302
+    assert Flow.objects.get(pk=flow.pk).enabled is False
+
+
+def test_an_admin_rename_keeps_the_flows_runs_and_records_a_revision(admin_client, client):
+    from flows.models import FlowRevision
+
+    flow = Flow.objects.create(flow_name="f", flow_json=EXAMPLE_TEXT)
+    run = make_run("f")
+    data = {**loaded_form(admin_client, flow), "flow_name": "g"}
+
+    admin_client.post(f"/admin/flows/flow/{flow.pk}/change/", data)
+
+    assert Flow.objects.get(pk=flow.pk).flow_name == "g"
+    assert f'data-run="{run.pk}"' in client.get("/flows/g/").content.decode()
+    assert FlowRevision.objects.filter(flow_id=flow.pk, flow_name="g").exists()
+
+
+WITH_LONG_INTEGER = EXAMPLE_TEXT.replace('"hello"', "1" * 5000)
+
+
+def test_the_admin_flow_list_shows_a_row_with_an_integer_over_4300_digits_as_invalid_json(admin_client):
+    Flow.objects.create(flow_name="big", flow_json=WITH_LONG_INTEGER)
+
+    response = admin_client.get("/admin/flows/flow/")
+
+    assert response.status_code == 200
+    assert b"invalid JSON" in response.content
+
+
+def test_adding_a_flow_with_an_integer_over_4300_digits_in_the_admin_is_refused(admin_client):
+    response = admin_client.post(
+        "/admin/flows/flow/add/", {"flow_name": "big", "flow_json": WITH_LONG_INTEGER, "enabled": "on"}
+    )
+
+    assert response.status_code == 200
+    assert b"a number in the JSON has more than 4300 digits" in response.content
+    assert not Flow.all_objects.filter(flow_name="big").exists()

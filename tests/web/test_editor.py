@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from flows.editing import StaleEdit, json_hash, save_definition
 from flows.models import Flow, FlowRevision
 
-from .conftest import EXAMPLE, definition, make_run, step
+from .conftest import EXAMPLE, client_for, definition, make_run, make_user, step
 
 pytestmark = pytest.mark.django_db
 
@@ -208,12 +208,67 @@ def test_the_compare_and_set_locks_the_row_it_compares(flow):
     assert on_flow[-1].startswith("UPDATE")
 
 
-def test_saving_a_deleted_flow_is_not_found(client, flow):
+def test_the_editor_posts_the_id_of_the_flow_it_edits(client, flow):
+    html = client.get("/flows/example/").content.decode()
+
+    assert f'name="flow_id" value="{flow.pk}"' in html
+
+
+def test_saving_a_flow_deleted_meanwhile_keeps_the_text_with_a_message(client, flow):
+    Flow.all_objects.filter(pk=flow.pk).update(deleted=True)
+
+    response = save(client, FIXED, json_hash(EXAMPLE), flow_id=flow.pk)
+
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "was deleted while you edited it" in html
+    assert "@step2" in html  # the text that was not saved
+    assert Flow.all_objects.get(pk=flow.pk).flow_json == EXAMPLE
+
+
+def test_saving_a_flow_renamed_meanwhile_keeps_the_text_in_its_editor_under_the_new_name(client, flow):
+    Flow.objects.filter(pk=flow.pk).update(flow_name="nightly")
+
+    response = save(client, FIXED, json_hash(EXAMPLE), flow_id=flow.pk)
+
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "renamed from" in html and "nightly" in html
+    assert 'action="/flows/nightly/save/"' in html
+    assert "@step2" in html
+    assert Flow.objects.get(pk=flow.pk).flow_json == EXAMPLE
+
+
+def test_a_save_never_lands_in_a_new_flow_that_took_the_edited_flows_name(client, flow):
+    Flow.objects.filter(pk=flow.pk).update(flow_name="nightly")
+    newcomer = Flow.objects.create(flow_name="example", flow_json=EXAMPLE)
+
+    response = save(client, FIXED, json_hash(EXAMPLE), flow_id=flow.pk)
+
+    assert response.status_code == 409
+    assert Flow.objects.get(pk=newcomer.pk).flow_json == EXAMPLE
+    assert Flow.objects.get(pk=flow.pk).flow_json == EXAMPLE
+
+
+def test_saving_a_flow_removed_from_the_table_offers_the_text_as_a_new_flow(client, flow):
+    Flow.all_objects.filter(pk=flow.pk).delete()
+
+    response = save(client, FIXED, json_hash(EXAMPLE), flow_id=flow.pk)
+
+    html = response.content.decode()
+    assert response.status_code == 404
+    assert "no longer exists" in html
+    assert 'id="new-flow-form"' in html
+    assert 'value="example"' in html and "@step2" in html
+
+
+def test_a_save_without_the_flow_id_of_a_deleted_flow_still_keeps_the_text(client, flow):
     Flow.all_objects.filter(pk=flow.pk).update(deleted=True)
 
     response = save(client, FIXED, json_hash(EXAMPLE))
 
-    assert response.status_code == 404
+    assert response.status_code == 409
+    assert "@step2" in response.content.decode()
 
 
 def test_a_deleted_flow_opens_read_only_with_a_restore_button(client, flow):
@@ -268,3 +323,55 @@ def test_definitions_too_large_to_diff_quickly_get_a_note_instead():
     lines, _ = diff_lines(big, big + "y", "a", "b")
 
     assert [line.text for line in lines] == [f"(too large to diff here: over {MAX_DIFF_CHARS:,} characters)"]
+
+
+def validate(client, text: str):
+    return client.post("/flows/example/validate/", {"flow_json": text}, HTTP_HX_REQUEST="true")
+
+
+def every_earlier(count: int) -> str:
+    """count steps, each taking the result of every earlier one."""
+    return definition(*(step(f"s{i}", **{f"r{j}": f"@s{j}" for j in range(i)}) for i in range(count)))
+
+
+def test_validate_draws_at_most_200_steps_and_says_how_many_more(client, flow):
+    html = validate(client, definition(*(step(f"s{i}") for i in range(250)))).content.decode()
+
+    assert html.count('<g class="step') == 200
+    assert "50 more steps not drawn" in html
+
+
+def test_validate_draws_at_most_300_data_arrows_and_says_how_many_more(client, flow):
+    html = validate(client, every_earlier(30)).content.decode()  # 435 producer-consumer pairs
+
+    assert html.count('class="ref"') == 300
+    assert "135 more data references not drawn" in html
+
+
+def test_validate_lists_at_most_100_diagnostics_and_says_how_many_more(client, flow):
+    html = validate(client, definition(step("s0", **{f"x{i}": "@" for i in range(130)}))).content.decode()
+
+    assert html.count('class="diagnostic ') == 100
+    assert "130 problems" in html
+    assert "30 more problems not shown" in html
+
+
+def test_a_viewer_gets_a_bounded_analysis_of_a_definition_full_of_references(flow):
+    viewer = client_for(make_user("viewer", "view_flow"))
+
+    response = validate(viewer, every_earlier(300))  # 44,850 references
+
+    assert response.status_code == 200
+    assert 'class="flow-diagram"' in response.content.decode()
+    assert len(response.content) < 1_000_000
+
+
+def test_validate_answers_long_names_and_references_with_a_bounded_response(client, flow):
+    long = "x" * 400_000
+    text = definition(step("a" + long), step("b", **{f"r{i}": f"@{long}{i}" for i in range(5)}))
+
+    response = validate(client, text)
+
+    assert response.status_code == 200
+    assert "UNKNOWN_STEP_REF" in response.content.decode()
+    assert len(response.content) < 200_000

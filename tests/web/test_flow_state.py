@@ -1,10 +1,10 @@
-"""Enable and disable, soft delete and restore, the deleted list, and new flows."""
+"""Enable and disable, soft delete and restore, rename, the deleted list, and new flows."""
 
 import pytest
 
 from flows.models import Flow
 
-from .conftest import EXAMPLE, definition, step
+from .conftest import EXAMPLE, definition, make_run, step
 
 pytestmark = pytest.mark.django_db
 
@@ -119,3 +119,104 @@ def test_check_on_the_new_flow_form_creates_nothing(client):
     client.post("/new-flow/", {"flow_name": "n", "flow_json": EXAMPLE, "check": "1"})
 
     assert not Flow.all_objects.exists()
+
+
+def rename(client, new_name: str, name: str = "example"):
+    return client.post(f"/flows/{name}/rename/", {"new_name": new_name})
+
+
+def test_rename_moves_the_flow_to_its_new_address(client, flow):
+    response = rename(client, "nightly")
+
+    assert response["Location"] == "/flows/nightly/"
+    assert "Renamed example to nightly" in client.get("/flows/nightly/").content.decode()
+    assert Flow.objects.get(pk=flow.pk).flow_name == "nightly"
+    assert client.get("/flows/example/").status_code == 404
+
+
+def test_a_renamed_flow_keeps_its_runs_and_revisions(client, flow):
+    from flows.editing import record_revision
+
+    revision = record_revision(flow, flow.flow_json, user="operator", note="created")
+    run = make_run()
+
+    rename(client, "nightly")
+
+    html = client.get("/flows/nightly/").content.decode()
+    assert f'data-run="{run.pk}"' in html
+    assert f"/flows/nightly/revisions/{revision.pk}/" in html
+    assert client.get(f"/flows/nightly/revisions/{revision.pk}/").status_code == 200
+
+
+def test_a_new_flow_under_a_renamed_flows_old_name_starts_without_history(client, flow):
+    run = make_run()
+    Flow.objects.filter(pk=flow.pk).update(flow_name="nightly")  # as the admin or a legacy writer would
+
+    client.post("/new-flow/", {"flow_name": "example", "flow_json": EXAMPLE})
+
+    assert f'data-run="{run.pk}"' not in client.get("/flows/example/").content.decode()
+    assert f'data-run="{run.pk}"' in client.get("/flows/nightly/").content.decode()
+
+
+def test_the_overview_shows_a_renamed_flows_runs_on_its_row_only(client, flow):
+    run = make_run()
+    Flow.objects.filter(pk=flow.pk).update(flow_name="nightly")
+    Flow.objects.create(flow_name="example", flow_json=EXAMPLE)
+
+    html = client.get("/").content.decode()
+
+    renamed_row = html[html.index('data-flow="nightly"') :]
+    new_row = html[html.index('data-flow="example"') : html.index('data-flow="nightly"')]
+    assert f"run {run.pk} succeeded" in renamed_row
+    assert "never run" in new_row
+
+
+def test_rename_refuses_a_name_taken_even_by_a_deleted_flow(client, flow):
+    Flow.objects.create(flow_name="gone", flow_json=EXAMPLE, deleted=True)
+
+    response = rename(client, "gone")
+
+    assert response.status_code == 400
+    assert "already exists (perhaps among the deleted flows)" in response.content.decode()
+    assert Flow.objects.get(pk=flow.pk).flow_name == "example"
+
+
+@pytest.mark.parametrize("name", ["a/b", "", "  ", "x" * 129, ".", "..", "tab\there", "\u202eevil"])
+def test_rename_follows_the_same_name_rules_as_a_new_flow(client, flow, name):
+    response = rename(client, name)
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert 'id="rename-errors"' in html
+    assert 'id="rename" open' in html
+    assert Flow.objects.get(pk=flow.pk).flow_name == "example"
+
+
+def test_rename_to_the_same_name_changes_nothing(client, flow):
+    response = rename(client, "example")
+
+    assert response["Location"] == "/flows/example/"
+    assert Flow.objects.get(pk=flow.pk).flow_name == "example"
+
+
+def test_a_deleted_flow_cannot_be_renamed(client, flow):
+    Flow.all_objects.filter(pk=flow.pk).update(deleted=True)
+
+    assert rename(client, "nightly").status_code == 404
+    assert Flow.all_objects.get(pk=flow.pk).flow_name == "example"
+
+
+def test_a_rename_is_recorded_as_a_revision_with_who_did_it(client, flow):
+    from flows.models import FlowRevision
+
+    rename(client, "nightly")
+
+    revision = FlowRevision.objects.get(flow_id=flow.pk)
+    assert (revision.flow_name, revision.note, revision.saved_by) == ("nightly", "renamed", "operator")
+
+
+def test_the_flow_page_offers_rename_to_users_who_may_change_it(client, flow):
+    html = client.get("/flows/example/").content.decode()
+
+    assert 'action="/flows/example/rename/"' in html
+    assert 'name="new_name"' in html

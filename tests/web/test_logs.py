@@ -291,3 +291,42 @@ def test_the_run_filter_shows_that_run_and_its_children_but_not_runs_with_longer
 
     ids = [row.pk for row in response.context["page"].rows]
     assert ids == [child.pk, mine.pk]
+
+
+def test_a_from_date_past_the_year_9999_in_utc_is_refused_with_a_message(client, lines):
+    # 23:59 on 31/12/9999 in Pago Pago (UTC-11) is in the year 10000 in UTC.
+    response = client.get("/logs/?since=9999-12-31T23:59&tz=Pacific/Pago_Pago")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="filter-errors"' in html
+    assert "between 0001-01-02 and 9999-12-30" in html
+
+
+def test_a_to_date_past_the_year_9999_in_utc_is_refused_with_a_message(client, lines):
+    response = client.get("/logs/?until=9999-12-31T23:00&tz=America/New_York")
+
+    assert response.status_code == 200
+    assert "between 0001-01-02 and 9999-12-30" in response.content.decode()
+
+
+def test_a_date_before_the_year_1_in_utc_is_refused_with_a_message(client, lines):
+    # Midnight on 1/1/1 in Tokyo (UTC+9) is in the year 0 in UTC.
+    response = client.get("/logs/?since=0001-01-01T00:00&tz=Asia/Tokyo")
+
+    assert response.status_code == 200
+    assert "between 0001-01-02 and 9999-12-30" in response.content.decode()
+
+
+def test_the_tail_refuses_a_date_out_of_range(client, lines):
+    response = client.get("/logs/tail/?after=0&since=9999-12-31T23:59&tz=Pacific/Pago_Pago")
+
+    assert response.status_code == 400
+
+
+def test_the_widest_date_range_allowed_is_searched(client, lines):
+    response = client.get("/logs/?since=0001-01-02T00:00&until=9999-12-30T23:59&tz=Pacific/Kiritimati")
+
+    assert response.status_code == 200
+    assert 'id="filter-errors"' not in response.content.decode()
+    assert len(shown(response.content.decode())) == len(lines)

@@ -81,20 +81,24 @@ def test_the_overview_has_empty_states(client):
 
 
 def test_recent_runs_by_flow_returns_the_newest_few_of_each_flow(flow):
+    ids = {name: Flow.objects.create(flow_name=name, flow_json=EXAMPLE).pk for name in ("a", "b", "never")}
     a = [make_run("a") for _ in range(4)]
     b = [make_run("b")]
 
-    found = recent_runs_by_flow(["a", "b", "never"], per_flow=3)
+    found = recent_runs_by_flow(list(ids.values()), per_flow=3)
 
-    assert [r.pk for r in found["a"]] == [a[3].pk, a[2].pk, a[1].pk]
-    assert [r.pk for r in found["b"]] == [b[0].pk]
-    assert "never" not in found
+    assert [r.pk for r in found[ids["a"]]] == [a[3].pk, a[2].pk, a[1].pk]
+    assert [r.pk for r in found[ids["b"]]] == [b[0].pk]
+    assert ids["never"] not in found
 
 
-def test_recent_runs_by_flow_handles_names_that_need_quoting(flow):
-    run = make_run('it\'s "quoted"; --')
+def test_recent_runs_by_flow_finds_runs_by_flow_id_whatever_name_they_ran_under(flow):
+    run = make_run()
+    make_run("example", flow_id=None)
 
-    assert recent_runs_by_flow(['it\'s "quoted"; --'])['it\'s "quoted"; --'][0].pk == run.pk
+    Flow.objects.filter(pk=flow.pk).update(flow_name='it\'s "quoted"; --')
+
+    assert [r.pk for r in recent_runs_by_flow([flow.pk])[flow.pk]] == [run.pk]
 
 
 def make_flows(count: int) -> None:

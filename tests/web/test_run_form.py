@@ -6,7 +6,7 @@ from django_tasks_db.models import DBTaskResult
 from flows.models import Flow
 from runner.models import Run
 
-from .conftest import definition, make_run, step
+from .conftest import EXAMPLE, definition, make_run, step
 
 pytestmark = pytest.mark.django_db
 
@@ -162,6 +162,28 @@ def test_rerun_of_a_disabled_flow_is_refused(client, flow):
 
 def test_rerun_of_a_flow_that_is_gone_is_refused(client):
     old = make_run(flow_name="vanished", status="failed")
+
+    response = client.post(f"/runs/{old.pk}/rerun/")
+
+    assert response["Location"] == f"/runs/{old.pk}/"
+    assert Run.objects.count() == 1
+
+
+def test_rerun_of_a_renamed_flow_runs_it_under_its_new_name(client, flow):
+    old = make_run(status="failed")
+    Flow.objects.filter(pk=flow.pk).update(flow_name="nightly")
+
+    client.post(f"/runs/{old.pk}/rerun/")
+
+    new = Run.objects.latest("id")
+    assert new.pk != old.pk
+    assert (new.flow_id, new.flow_name) == (flow.pk, "nightly")
+
+
+def test_rerun_never_starts_a_new_flow_that_took_the_old_name(client, flow):
+    old = make_run(status="failed")
+    Flow.objects.filter(pk=flow.pk).update(flow_name="nightly", deleted=True)
+    Flow.objects.create(flow_name="example", flow_json=EXAMPLE)
 
     response = client.post(f"/runs/{old.pk}/rerun/")
 

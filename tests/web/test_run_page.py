@@ -63,7 +63,7 @@ def test_the_timeline_shows_each_step_with_status_duration_and_bar(client, flow)
     assert 'data-step="step1" data-status="succeeded"' in html
     assert "250 ms" in html
     assert 'data-step="step2" data-status="running"' in html
-    assert 'class="tl-bar" style="margin-left: ' in html
+    assert '<rect class="tl-bar" x="0.00" width="' in html
 
 
 def test_steps_not_reached_yet_are_listed_as_waiting(client, flow):
@@ -193,8 +193,35 @@ def test_an_unknown_run_is_not_found(client):
     assert client.get("/runs/999/status/").status_code == 404
 
 
-def test_the_flow_link_is_plain_text_for_a_deleted_flow(client, flow):
+def test_a_run_of_a_deleted_flow_says_so_and_links_to_the_deleted_flow(client, flow):
     run = make_run()
     Flow.all_objects.filter(pk=flow.pk).update(deleted=True)
 
-    assert 'href="/flows/example/"' not in client.get(f"/runs/{run.pk}/").content.decode()
+    html = client.get(f"/runs/{run.pk}/").content.decode()
+
+    assert 'id="flow-note"' in html
+    assert "has since been deleted" in html
+    assert 'href="/flows/example/"' in html
+
+
+def test_a_run_of_a_renamed_flow_says_so_and_links_to_its_new_name(client, flow):
+    run = make_run()
+    Flow.objects.filter(pk=flow.pk).update(flow_name="nightly")
+
+    html = client.get(f"/runs/{run.pk}/").content.decode()
+
+    assert "has since been renamed to" in html
+    assert 'href="/flows/nightly/"' in html
+    assert 'id="definition-unchanged"' in html
+
+
+def test_a_run_links_to_its_own_flow_not_to_a_new_flow_that_took_its_old_name(client, flow):
+    run = make_run()
+    Flow.objects.filter(pk=flow.pk).update(flow_name="nightly")
+    Flow.objects.create(flow_name="example", flow_json=definition(step("other")))
+
+    html = client.get(f"/runs/{run.pk}/").content.decode()
+
+    assert 'href="/flows/example/"' not in html
+    assert 'href="/flows/nightly/"' in html
+    assert 'id="definition-unchanged"' in html

@@ -69,3 +69,17 @@ def test_filtering_by_a_flow_that_is_gone_keeps_it_selected(client):
 
     assert f'data-run="{run.pk}"' in html
     assert '<option value="vanished" selected>' in html
+
+
+def test_filtering_by_a_renamed_flow_shows_the_runs_it_had_under_its_old_name(client, flow):
+    from flows.models import Flow
+
+    run = make_run()
+    Flow.objects.filter(pk=flow.pk).update(flow_name="nightly")
+    Flow.objects.create(flow_name="example", flow_json=flow.flow_json)
+
+    renamed = client.get("/runs/?flow=nightly").content.decode()
+    reused = client.get("/runs/?flow=example").content.decode()
+
+    assert f'data-run="{run.pk}"' in renamed
+    assert f'data-run="{run.pk}"' not in reused

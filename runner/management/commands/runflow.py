@@ -10,11 +10,12 @@ import sys
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, connection
 
+from flows.models import Flow, SysLog
 from flows.validation import flow_diagnostics
 from runner import services
-from runner.engine import RunListener
+from runner.engine import JSONNumberError, RunListener, parse_json
 from runner.log import setup_logging
-from runner.models import Run
+from runner.models import FlowGate, Run, RunStep
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_START = 0, 1, 2
 
@@ -24,7 +25,9 @@ def parse_input(pairs: list[str], input_json: str | None) -> dict:
     data: dict = {}
     if input_json is not None:
         try:
-            data = json.loads(input_json)
+            data = parse_json(input_json)
+        except JSONNumberError as err:
+            raise services.CannotStart(f"--input-json: {err}") from err
         except json.JSONDecodeError as err:
             raise services.CannotStart(f"--input-json is not valid JSON: {err}") from err
         except RecursionError as err:
@@ -36,7 +39,10 @@ def parse_input(pairs: list[str], input_json: str | None) -> dict:
         if not sep or not key:
             raise services.CannotStart(f"--input expects key=value, got {pair!r}")
         try:
-            data[key] = json.loads(raw)
+            data[key] = parse_json(raw)
+        except JSONNumberError as err:
+            message = f"--input {key}: {err.msg}; quote the value to pass it as text"
+            raise services.CannotStart(message) from err
         except (json.JSONDecodeError, RecursionError):
             data[key] = raw
     return data
@@ -114,7 +120,12 @@ class Command(BaseCommand):
             connection.ensure_connection()
         except Exception as err:
             raise services.CannotStart(f"database unavailable: {err}") from err
-        flow = services.runnable_flow(name)
+        if not _is_text(name):
+            raise services.CannotStart(f"the flow name {name!r} is not UTF-8 text")
+        try:
+            flow = services.runnable_flow(name)
+        except DatabaseError as err:
+            raise services.CannotStart(_database_problem(err)) from err
         if check:
             diagnostics = flow_diagnostics(flow.flow_json)
             if any(d.severity == "error" for d in diagnostics):
@@ -125,7 +136,7 @@ class Command(BaseCommand):
         try:
             return self._start(flow, name, request, queue, as_json)
         except DatabaseError as err:
-            raise services.CannotStart(f"the database refused the run: {err}") from err
+            raise services.CannotStart(_database_problem(err)) from err
 
     def _start(self, flow, name, request, queue, as_json) -> int:
         # Cron-only installs have no worker to notice a run whose process was killed:
@@ -169,7 +180,33 @@ class Command(BaseCommand):
             "error": error or None,
             "failed_step": failed_step or None,
         }
-        self.stdout.write(json.dumps(outcome, ensure_ascii=False, default=repr))
+        # A name given in another encoding holds lone surrogates: \udcXX escapes keep the JSON exact.
+        text = json.dumps(outcome, ensure_ascii=False, default=repr)
+        self.stdout.write(text.encode("utf-8", "backslashreplace").decode("utf-8"))
+
+
+def _is_text(name: str) -> bool:
+    # Python turns argument bytes that are not UTF-8 into lone surrogates; no row holds those.
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _database_problem(err: DatabaseError) -> str:
+    """Why the database stopped the run before it started: tables that are missing, or the error."""
+    needed = [model._meta.db_table for model in (Flow, SysLog, Run, RunStep, FlowGate)]
+    try:
+        existing = set(connection.introspection.table_names())
+    except DatabaseError:
+        existing = set(needed)  # cannot tell: the error itself is the reason
+    if missing := [table for table in needed if table not in existing]:
+        return (
+            f"the database has no {', '.join(missing)} table{'s' if len(missing) > 1 else ''}:"
+            " run `manage.py migrate` and `manage.py create_wf_tables`"
+        )
+    return f"the database refused the run: {_one_line(str(err))}"
 
 
 def _one_line(text: str) -> str:
