@@ -46,9 +46,11 @@ test: install-dev
 	@scripts/system-packages browser || echo "(browser tests will be skipped: no chromium)"
 	@scripts/run-tests
 
+# Style (ruff) and structure: the layer rule of docs/architecture.md (import-linter).
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: install-dev
 	$(VENV)/bin/ruff check --fix .
@@ -58,4 +60,4 @@ bench: install-dev
 	$(PY) benchmarks/engine.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .import_linter_cache

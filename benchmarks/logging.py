@@ -1,4 +1,4 @@
-"""Benchmark of the workflow Log object on MariaDB/MySQL (issue 4, SPEC L-3).
+"""Benchmark of the workflow Log object on MariaDB/MySQL: its wf_syslog writer against a naive handler.
 
     DATABASE_URL=mysql://root@127.0.0.1:3306/test .venv/bin/python benchmarks/logging.py
 
@@ -71,14 +71,13 @@ def main() -> int:
     # The project's modules are imported where used: this file may also be imported in
     # place of logging (see the top), before the repository root is on sys.path.
     from flows.models import SysLog
-    from runner.log import max_log_id
 
     if connection.vendor != "mysql":
         print("The benchmark is for MariaDB/MySQL: set DATABASE_URL=mysql://user@host/db", file=sys.stderr)
         return 2
     call_command("create_wf_tables", verbosity=0)
     settings.DEBUG = False  # As in production: no query logging on either side.
-    start_id = max_log_id()
+    start_id = SysLog.objects.newest_id()
     stderr = sys.stderr
     try:
         with (
@@ -97,7 +96,7 @@ def main() -> int:
 def measure(log_dir: Path) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
     """(records per second, seconds per log call) of each run: the Log object's, the naive's."""
     from flows.models import SysLog
-    from runner.log import attach_database_handler, flush_logs, max_log_id, setup_logging, shutdown_logging
+    from runner.log import attach_database_handler, flush_logs, setup_logging, shutdown_logging
 
     settings.WORKFLOW_LOG_FILE = str(log_dir / "workflow.log")
     setup_logging()
@@ -106,7 +105,7 @@ def measure(log_dir: Path) -> tuple[list[tuple[float, float]], list[tuple[float,
     naive = naive_logger(log_dir, SysLog)
     full, slow = [], []
     for _ in range(RUNS):
-        since = run_start = max_log_id()
+        since = run_start = SysLog.objects.newest_id()
         started = time.perf_counter()
         in_calls = log_records(logger, RECORDS)
         assert flush_logs(timeout=600), "the Log object did not finish writing"
@@ -115,7 +114,7 @@ def measure(log_dir: Path) -> tuple[list[tuple[float, float]], list[tuple[float,
         assert written == RECORDS, f"{written} of {RECORDS} records reached wf_syslog"
         full.append((RECORDS / total, in_calls / RECORDS))
 
-        since = max_log_id()
+        since = SysLog.objects.newest_id()
         in_calls = log_records(naive, NAIVE_RECORDS)
         written = SysLog.objects.filter(id__gt=since, logger_name=NAIVE_LOGGER).count()
         assert written == NAIVE_RECORDS, f"{written} of {NAIVE_RECORDS} naive records reached wf_syslog"

@@ -1,4 +1,4 @@
-"""The log viewer on a wf_syslog of 5,000,000 rows (SPEC W-5), on MariaDB/MySQL.
+"""The log viewer on a wf_syslog of 5,000,000 rows, on MariaDB/MySQL: each page against COUNT(*).
 
     .venv/bin/python benchmarks/logviewer.py [--repeat 7]
 

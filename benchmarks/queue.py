@@ -41,7 +41,7 @@ from django.core.management import call_command
 from django_tasks_db.models import DBTaskResult
 
 from flows.models import Flow
-from runner import services
+from runner import dispatch, services
 from runner.models import Run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -65,7 +65,7 @@ def reset() -> None:
 
 def enqueue(flow: Flow, count: int) -> list[int]:
     return [
-        services.start_run(flow, input={}, trigger="bench", triggered_by="bench").pk for _ in range(count)
+        dispatch.start_run(flow, input={}, trigger="bench", triggered_by="bench").pk for _ in range(count)
     ]
 
 

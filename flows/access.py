@@ -1,4 +1,4 @@
-"""Who may do what on the dashboard (SPEC W-1): staff only, then one permission per action.
+"""Who may do what on the dashboard: staff only, then one permission per action.
 
 Views call one of these helpers on their first line; a refusal is a 403, never just a
 hidden button.

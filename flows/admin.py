@@ -1,12 +1,11 @@
 from django import forms
 from django.contrib import admin, messages
-from django.core.paginator import Paginator
-from django.utils.functional import cached_property
 
 from flows.editing import NameTaken, check_name_free, flow_version, lock_flow, record_revision
 from flows.forms import validate_flow_name
 from flows.models import Flow, FlowRevision, SysLog
-from flows.validation import flow_errors
+from runner.validation import flow_diagnostics
+from workflow_site.admin_base import ReadOnlyAdmin
 
 
 class FlowForm(forms.ModelForm):
@@ -39,7 +38,7 @@ class FlowForm(forms.ModelForm):
 
     def clean_flow_json(self):
         text = self.cleaned_data["flow_json"]
-        errors = flow_errors(text)
+        errors = flow_diagnostics(text)
         if errors:
             raise forms.ValidationError([f"{d.code} at {d.path}: {d.message}" for d in errors])
         return text
@@ -60,7 +59,7 @@ class FlowForm(forms.ModelForm):
 
 
 class DeletedFilter(admin.SimpleListFilter):
-    """Deleted flows are hidden unless asked for: soft delete (SPEC D-3)."""
+    """Deleted flows are hidden unless asked for: deleting sets `deleted = 1`, never removes the row."""
 
     title = "state"
     parameter_name = "deleted"
@@ -112,61 +111,12 @@ class FlowAdmin(admin.ModelAdmin):
         self.message_user(request, f"{len(queryset)} flow(s) restored.", messages.SUCCESS)
 
 
-class FilterLookupsOnly(admin.ModelAdmin):
-    """A changelist that takes from the query string only the lookups its filters make.
-
-    Django allows any lookup on a model's own fields (`?message__regex=(a+)+$`,
-    `?context__contains=x`); on a table of millions of rows each is a full scan, outside the
-    log viewer's bounded window. Any other lookup answers 400 (DisallowedModelAdminLookup).
-    """
-
-    def lookup_allowed(self, lookup, value, request) -> bool:
-        return lookup in self.filter_lookups(request)
-
-    def filter_lookups(self, request) -> set[str]:
-        allowed = set()
-        for item in self.get_list_filter(request):
-            if isinstance(item, type) and issubclass(item, admin.SimpleListFilter):
-                allowed.add(item.parameter_name)
-            else:
-                # A field's own filter: the choices and boolean filters used here ask
-                # `?field__exact=` (and `?field__isnull=` for an empty value).
-                name = item[0] if isinstance(item, (list, tuple)) else item
-                allowed |= {f"{name}__exact", f"{name}__isnull"}
-        return allowed
-
-
-class ReadOnlyAdmin(FilterLookupsOnly):
-    """For records only the system writes: logs, revisions, runs (big tables)."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class FixedCountPaginator(Paginator):
-    """Never COUNT(*) a log table of millions of rows: claim a fixed count of 100 pages.
-
-    Not more: the admin pages with OFFSET, and a link to page 10,000,000 would make the
-    database skip that many rows. Older lines are the log viewer's job (/logs/, keyset).
-    """
-
-    @cached_property
-    def count(self) -> int:
-        return 100 * self.per_page
-
-
 class LevelFilter(admin.SimpleListFilter):
     title = "level"
     parameter_name = "level"
 
     def lookups(self, request, model_admin):
-        return [(level, level) for level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")]
+        return [(level, level) for level in SysLog.LEVELS]
 
     def queryset(self, request, queryset):
         return queryset.filter(level=self.value()) if self.value() else queryset
@@ -177,9 +127,6 @@ class SysLogAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "level", "logger_name", "short_message"]
     # Static choices: a plain field filter would SELECT DISTINCT over the whole table.
     list_filter = [LevelFilter]
-    paginator = FixedCountPaginator
-    show_full_result_count = False
-    list_per_page = 100
 
     @admin.display(description="message")
     def short_message(self, log: SysLog) -> str:
@@ -190,4 +137,3 @@ class SysLogAdmin(ReadOnlyAdmin):
 class FlowRevisionAdmin(ReadOnlyAdmin):
     list_display = ["id", "flow_name", "note", "saved_by", "saved_at"]
     search_fields = ["flow_name"]
-    show_full_result_count = False

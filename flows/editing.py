@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from flows.models import Flow, FlowRevision
-from flows.validation import flow_errors
+from runner.validation import flow_diagnostics
 
 
 class InvalidDefinition(Exception):
@@ -76,7 +76,7 @@ def save_definition(flow: Flow, text: str, *, base_hash: str, user: str, note: s
     version. (Hashing in SQL instead would hash the column's own encoding: a latin1 legacy
     table would never match the UTF-8 hash the editor carries.)
     """
-    errors = flow_errors(text)
+    errors = flow_diagnostics(text)
     if errors:
         raise InvalidDefinition(errors)
     with transaction.atomic():
@@ -103,7 +103,7 @@ def lock_flow(pk: int) -> Flow:
 
 
 def create_flow(name: str, text: str, *, user: str) -> Flow:
-    errors = flow_errors(text)
+    errors = flow_diagnostics(text)
     if errors:
         raise InvalidDefinition(errors)
     try:

@@ -6,10 +6,14 @@ import zoneinfo
 from datetime import datetime
 
 from django import forms
+from django.urls import reverse_lazy
 from django.utils import timezone
 
-from flows.logsearch import EARLIEST, LATEST, LEVELS
+from flows.logsearch import EARLIEST, LATEST
+from flows.models import SysLog
 from runner.engine import JSONNumberError, parse_json
+from runner.inputs import parse_key_values
+from runner.models import Run
 
 NEW_FLOW_EXAMPLE = json.dumps(
     {"procedures": [{"name": "step1", "mod": "common.Kt", "method": "prt", "params": {"msg": "hello"}}]},
@@ -18,8 +22,8 @@ NEW_FLOW_EXAMPLE = json.dumps(
 
 
 def parse_run_input(text: str) -> dict:
-    """Run input from a JSON object, or from key=value lines (values parsed as JSON when they
-    parse, else kept as text), as `manage.py runflow --input` does. ValueError says what is wrong.
+    """Run input from a JSON object, or from key=value lines read as `manage.py runflow --input`
+    reads its arguments (runner.inputs). ValueError (InputError for lines) says what is wrong.
     """
     text = text.strip()
     if not text:
@@ -37,22 +41,7 @@ def parse_run_input(text: str) -> dict:
         if not isinstance(data, dict):
             raise ValueError("The input must be a JSON object (or key=value lines).")
         return data
-    data = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        key, sep, raw = line.partition("=")
-        if not sep or not key.strip():
-            shown = line.strip()[:80]
-            raise ValueError(f"Line {number} is not key=value (or write one JSON object): {shown!r}")
-        try:
-            data[key.strip()] = parse_json(raw)
-        except JSONNumberError as err:
-            message = f"Line {number} ({key.strip()}): {err.msg}; quote the value to pass it as text."
-            raise ValueError(message) from err
-        except (json.JSONDecodeError, RecursionError):
-            data[key.strip()] = raw.strip()
-    return data
+    return parse_key_values(text.splitlines())
 
 
 def validate_flow_name(name: str) -> None:
@@ -73,40 +62,92 @@ def flow_name_field(**kwargs) -> forms.CharField:
 
 
 class NewFlowForm(forms.Form):
-    flow_name = flow_name_field(label="Name")
+    flow_name = flow_name_field(
+        label="Name",
+        help_text="1 to 128 characters, no slash; unique",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
     flow_json = forms.CharField(
         label="Definition (JSON)",
         strip=False,
         initial=NEW_FLOW_EXAMPLE,
-        widget=forms.Textarea(attrs={"rows": 16, "spellcheck": "false", "id": "flow-json"}),
+        widget=forms.Textarea(
+            attrs={
+                "rows": 18,
+                "spellcheck": "false",
+                "autocomplete": "off",
+                "id": "flow-json",
+                "aria-describedby": "diagnostics",
+                # Validated as you type: the answer replaces the content of the page's live region.
+                "hx-post": reverse_lazy("wf-flow-new"),
+                "hx-trigger": "input changed delay:400ms",
+                "hx-target": "#analysis",
+                "hx-swap": "innerHTML",
+                "hx-sync": "this:replace",
+            }
+        ),
     )
 
 
 class RenameFlowForm(forms.Form):
-    new_name = flow_name_field(label="New name")
+    new_name = flow_name_field(
+        label="New name", widget=forms.TextInput(attrs={"id": "new-name", "autocomplete": "off"})
+    )
+
+
+class RunInputForm(forms.Form):
+    input = forms.CharField(
+        required=False,
+        strip=False,
+        label="Input",
+        help_text="optional: one JSON object, or key=value lines",
+        widget=forms.Textarea(
+            attrs={
+                "id": "run-input",
+                "rows": 3,
+                "spellcheck": "false",
+                "placeholder": '{"name": "Ann"}   or   name=Ann',
+            }
+        ),
+    )
 
 
 class RunFilterForm(forms.Form):
-    flow = forms.CharField(required=False, max_length=128)
+    flow = forms.ChoiceField(required=False, label="Flow")
     status = forms.ChoiceField(
         required=False,
-        choices=[("", "any status")]
-        + [(s, s) for s in ("queued", "running", "succeeded", "failed", "cancelled")],
+        choices=[("", "any status")] + [(s, s) for s in Run.Status.values],
     )
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, data, flow_names: list[str]):
+        super().__init__(data)
+        choices = [("", "any flow")] + [(name, name) for name in flow_names]
+        asked = data.get("flow", "")
+        if asked and asked not in flow_names:
+            # Runs keep the name of a flow that is gone from wf_flow; they stay findable.
+            choices.append((asked[:128], f"{asked[:128]} (no longer in wf_flow)"))
+        self.fields["flow"].choices = choices
 
 
 class LogFilterForm(forms.Form):
     level = forms.ChoiceField(
-        required=False, label="Minimum level", choices=[("", "any level")] + [(n, n) for n in LEVELS]
+        required=False, label="Minimum level", choices=[("", "any level")] + [(n, n) for n in SysLog.LEVELS]
     )
-    logger = forms.CharField(required=False, max_length=255, label="Logger starts with")
-    q = forms.CharField(required=False, max_length=200, label="Message contains")
+    logger = forms.CharField(
+        required=False,
+        max_length=255,
+        label="Logger starts with",
+        widget=forms.TextInput(attrs={"placeholder": "workflow.run", "size": 18}),
+    )
+    q = forms.CharField(
+        required=False, max_length=200, label="Message contains", widget=forms.SearchInput(attrs={"size": 18})
+    )
     since = forms.DateTimeField(
-        required=False, label="From", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        required=False, label="From", widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1})
     )
     until = forms.DateTimeField(
-        required=False, label="To", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        required=False, label="To", widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1})
     )
     # Filled in by static/js/workflow.js with the browser's zone, so From/To mean local
     # time as the page shows it; without JavaScript they are UTC.

@@ -1,4 +1,4 @@
-"""Reading wf_syslog fast on tables of tens of millions of rows (SPEC W-5).
+"""Reading wf_syslog fast on tables of tens of millions of rows.
 
 Pages are keyset on the primary key, newest first (`id < before`); nothing counts the table
 and nothing uses OFFSET. A filtered page looks at one window of ids at a time, so a filter
@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import DatabaseError
-from django.db.models import Max, Min, Q, QuerySet
+from django.db.models import QuerySet
 
 from flows.models import SysLog
 from runner.log import run_logger_name
 
-LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+LEVELS = {name: 10 * rank for rank, name in enumerate(SysLog.LEVELS, start=1)}
 # Spellings other writers of the legacy table use, ranked with their standard names.
 LEVEL_ALIASES = {"WARN": 30, "FATAL": 50}
 PAGE_SIZE = 100
@@ -80,9 +80,7 @@ class LogFilters:
         if self.logger:
             rows = rows.filter(logger_name__startswith=self.logger)
         if self.run:
-            # Not a prefix: "workflow.run.1" must not match runs 10, 11, 100...
-            name = run_logger_name(self.run)
-            rows = rows.filter(Q(logger_name=name) | Q(logger_name__startswith=f"{name}."))
+            rows = rows.of_logger_tree(run_logger_name(self.run))
         if self.text:
             # icontains: SQLite's LIKE ignores case anyway, so both databases behave alike.
             rows = rows.filter(message__icontains=self.text)
@@ -109,38 +107,20 @@ class LogPage:
         return self.searched_to - self.searched_from + 1
 
 
-def _max_id() -> int:
-    return SysLog.objects.aggregate(m=Max("id"))["m"] or 0
-
-
-def _min_id() -> int:
-    return SysLog.objects.aggregate(m=Min("id"))["m"] or 0
-
-
-def _first_id_at_or_after(moment: datetime) -> int | None:
-    row = SysLog.objects.filter(created_at__gte=moment).order_by("created_at").values_list("id", flat=True)
-    return row.first()
-
-
-def _last_id_at_or_before(moment: datetime) -> int | None:
-    row = SysLog.objects.filter(created_at__lte=moment).order_by("-created_at").values_list("id", flat=True)
-    return row.first()
-
-
 @_reads_logs
 def search(filters: LogFilters, before: int | None = None) -> LogPage:
     """One page of log lines, newest first, with id < before (the newest when before is None)."""
     page_size = PAGE_SIZE
-    top = before if before is not None else _max_id() + 1
+    top = before if before is not None else SysLog.objects.newest_id() + 1
     page = LogPage(newest=top - 1)
     floor = 1  # no matching line can have a lower id
     if filters.until:
-        last = _last_id_at_or_before(filters.until)
+        last = SysLog.objects.last_id_at_or_before(filters.until)
         if last is None:
             return page
         top = min(top, last + TIME_SLACK_IDS + 1)
     if filters.since:
-        first = _first_id_at_or_after(filters.since)
+        first = SysLog.objects.first_id_at_or_after(filters.since)
         if first is None:
             return page
         floor = max(floor, first - TIME_SLACK_IDS)
@@ -155,7 +135,7 @@ def search(filters: LogFilters, before: int | None = None) -> LogPage:
         page.older = page.searched_from = page.rows[-1].id
     else:
         page.searched_from = low
-        if low > floor and low > _min_id():
+        if low > floor and low > SysLog.objects.oldest_id():
             page.resume = low
     return page
 
@@ -164,37 +144,40 @@ def search(filters: LogFilters, before: int | None = None) -> LogPage:
 def tail(filters: LogFilters, after: int) -> tuple[list, int, bool]:
     """Lines newer than id `after`, newest first: (rows, the next `after`, lines were left out).
 
-    One call examines at most WINDOW ids; a tail that fell further behind catches up over
-    the next calls.
+    One call examines at most WINDOW ids from the first line after `after`, so a gap in the
+    ids (rows deleted, an auto-increment that moved on) costs nothing; a tail that fell
+    further behind catches up over the next calls.
     """
-    upper = min(after + WINDOW, _max_id())
-    if upper <= after:
+    first = SysLog.objects.first_id_after(after)
+    if first is None:
         return [], after, False
+    upper = min(first + WINDOW - 1, SysLog.objects.newest_id())
     rows = filters.apply(SysLog.objects.filter(id__gt=after, id__lte=upper)).order_by("-id")
     rows = list(rows[: TAIL_MAX + 1])
     return rows[:TAIL_MAX], upper, len(rows) > TAIL_MAX
 
 
 @_reads_logs
-def run_lines(run, limit: int = 1000) -> tuple[list, bool]:
-    """The run's own log lines, oldest first (the last `limit` of them), and whether more exist."""
+def run_lines(run, limit: int = 1000, after: int | None = None) -> tuple[list, bool]:
+    """The run's own log lines, oldest first, and whether more exist: the last `limit` of
+    them, or with `after` the first `limit` whose id is greater (the run page's live append)."""
     name = run_logger_name(run.pk)
-    rows = SysLog.objects.filter(Q(logger_name=name) | Q(logger_name__startswith=name + "."))
+    rows = SysLog.objects.of_logger_tree(name)
     if run.log_first_id is not None:
         rows = rows.filter(id__gte=run.log_first_id)
     if run.log_last_id is not None:
         rows = rows.filter(id__lte=run.log_last_id)
+    if after is not None:
+        lines = list(rows.filter(id__gt=after).order_by("id")[: limit + 1])
+        return lines[:limit], len(lines) > limit
     lines = list(rows.order_by("-id")[: limit + 1])
     return lines[:limit][::-1], len(lines) > limit
 
 
 @_reads_logs
 def recent_errors(limit: int = 10) -> list:
-    """The newest ERROR and CRITICAL lines: one index range per level, merged here."""
-    rows = []
-    for name in ("ERROR", "CRITICAL"):
-        rows += SysLog.objects.filter(level=name).order_by("-id")[:limit]
-    return sorted(rows, key=lambda row: row.id, reverse=True)[:limit]
+    """The newest ERROR and CRITICAL lines."""
+    return SysLog.objects.recent_errors(limit)
 
 
 def filters_from(data: dict) -> LogFilters:

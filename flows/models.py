@@ -8,6 +8,7 @@ explicit, separate way to create them for development).
 import json
 
 from django.db import models
+from django.db.models import Max, Min, Q
 
 from runner.engine import parse_json
 
@@ -80,12 +81,64 @@ class Flow(models.Model):
         self.save(update_fields=["deleted", "updated_at"])
 
 
+class SysLogQuerySet(models.QuerySet):
+    """Every read of wf_syslog: the log pipeline only writes, the pages read through these."""
+
+    def newest_id(self) -> int:
+        """The newest id (0 when empty): the primary key only."""
+        return self.aggregate(last=Max("id"))["last"] or 0
+
+    def oldest_id(self) -> int:
+        return self.aggregate(first=Min("id"))["first"] or 0
+
+    def first_id_after(self, after: int) -> int | None:
+        """The lowest id above `after`: where a reader that fell behind a gap goes on."""
+        return self.filter(id__gt=after).aggregate(first=Min("id"))["first"]
+
+    def of_logger_tree(self, name: str):
+        """A logger's lines and its children's; not a prefix ("workflow.run.1" is not run 10's).
+
+        The range bounds every name of the tree ("." < "/") so MySQL/MariaDB read the
+        (logger_name, id) index; with the OR alone they walk the primary key backwards
+        through the whole table when the run has few lines.
+        """
+        in_range = Q(logger_name__gte=name, logger_name__lt=f"{name}/")
+        return self.filter(in_range, Q(logger_name=name) | Q(logger_name__startswith=f"{name}."))
+
+    def id_range(self, logger_name: str, since_id: int | None = None) -> tuple[int | None, int | None]:
+        """The first and last ids one logger wrote after `since_id`; (None, None) when none."""
+        ids = self.filter(logger_name=logger_name).order_by("id").values_list("id", flat=True)
+        if since_id is not None:
+            ids = ids.filter(id__gt=since_id)
+        return ids.first(), ids.last()
+
+    def recent_errors(self, limit: int) -> list:
+        """The newest ERROR and CRITICAL lines: one index range per level, merged here."""
+        rows = []
+        for name in ("ERROR", "CRITICAL"):
+            rows += self.filter(level=name).order_by("-id")[:limit]
+        return sorted(rows, key=lambda row: row.id, reverse=True)[:limit]
+
+    def first_id_at_or_after(self, moment) -> int | None:
+        return self.filter(created_at__gte=moment).order_by("created_at").values_list("id", flat=True).first()
+
+    def last_id_at_or_before(self, moment) -> int | None:
+        return (
+            self.filter(created_at__lte=moment).order_by("-created_at").values_list("id", flat=True).first()
+        )
+
+
 class SysLog(models.Model):
+    # The standard level names, lowest first: the log filters and the admin offer these.
+    LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
     id = models.BigAutoField(primary_key=True)
     created_at = models.DateTimeField()
     level = models.CharField(max_length=16)
     logger_name = models.CharField(max_length=255)
     message = LegacyTextField()
+
+    objects = SysLogQuerySet.as_manager()
 
     class Meta:
         managed = False
@@ -98,7 +151,7 @@ class SysLog(models.Model):
 
 
 class FlowRevision(models.Model):
-    """One saved version of a flow's JSON, kept by the app (its own table, SPEC D-4).
+    """One saved version of a flow's JSON, in the app's own table (wf_flow is never altered).
 
     Keyed by flow id and name rather than a foreign key: wf_flow belongs to another owner,
     and a row removed there by hand must not take its history with it.

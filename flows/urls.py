@@ -54,6 +54,7 @@ urlpatterns = [
     path("runs/", runs.run_list, name="wf-runs"),
     path("runs/<int:run_id>/", runs.run_detail, name="wf-run"),
     path("runs/<int:run_id>/status/", runs.run_status, name="wf-run-status"),
+    path("runs/<int:run_id>/logs/", runs.run_logs, name="wf-run-logs"),
     path("runs/<int:run_id>/cancel/", runs.run_cancel, name="wf-run-cancel"),
     path("runs/<int:run_id>/rerun/", runs.run_rerun, name="wf-run-rerun"),
     path("logs/", logs.log_list, name="wf-logs"),

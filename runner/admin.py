@@ -1,11 +1,11 @@
-"""Run records in the Django admin: read-only, since only workers write them (SPEC W-6)."""
+"""Run records in the Django admin: read-only, since only workers write them."""
 
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from flows.admin import ReadOnlyAdmin
 from runner.models import Run, RunStep
+from workflow_site.admin_base import ReadOnlyAdmin
 
 
 class RunStepInline(admin.TabularInline):
@@ -28,8 +28,6 @@ class RunAdmin(ReadOnlyAdmin):
     # Static choices only: a free field filter would SELECT DISTINCT over the whole history.
     list_filter = ["status"]
     search_fields = ["=flow_name"]
-    show_full_result_count = False
-    list_per_page = 100
     inlines = [RunStepInline]
     fields = [
         "dashboard_link", "flow_name", "flow_id", "status", "trigger", "triggered_by", "created_at",

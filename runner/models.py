@@ -1,6 +1,35 @@
-"""Run records (SPEC R-2): one row per run from any entry point, one row per step."""
+"""Run records: one row per run from any entry point (CLI, web, queue), one row per step."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
+
+
+class RunQuerySet(models.QuerySet):
+    """The states of a run, named once: the lifecycle and the pages use these."""
+
+    def active(self):
+        """Queued or running: what "skip if running" and a cancel look at."""
+        return self.filter(status__in=Run.ACTIVE)
+
+    def stale(self):
+        """Running runs whose heartbeat stopped longer ago than a live worker allows."""
+        since = timezone.now() - timedelta(seconds=settings.WORKFLOW_WORKER_LOST_SECONDS)
+        return self.filter(status=Run.Status.RUNNING, heartbeat_at__lt=since)
+
+    def listing(self):
+        """Newest first without the big columns: what run lists show."""
+        return self.defer("definition", "context", "traceback", "input").order_by("-id")
+
+    def claim(self, run_id: int, worker: str) -> bool:
+        """queued -> running in one conditional update: exactly one caller wins."""
+        now = timezone.now()
+        claimed = self.filter(pk=run_id, status=Run.Status.QUEUED, cancel_requested=False).update(
+            status=Run.Status.RUNNING, started_at=now, heartbeat_at=now, worker=worker
+        )
+        return claimed == 1
 
 
 class Run(models.Model):
@@ -35,6 +64,8 @@ class Run(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     log_first_id = models.BigIntegerField(null=True, blank=True)
     log_last_id = models.BigIntegerField(null=True, blank=True)
+
+    objects = RunQuerySet.as_manager()
 
     class Meta:
         indexes = [

@@ -1,24 +1,28 @@
-"""Starting and executing runs: the one path every entry point (CLI, web, workers) takes."""
+"""The run lifecycle: create, claim, execute, cancel, reap; the one path every entry point takes.
+
+Nothing here knows about queues: runner.dispatch hands runs to them, and the task bodies
+(runner.tasks, runner.celery_tasks) call execute_run_task and watch_run.
+"""
 
 import logging
 import os
 import socket
 import traceback
-from datetime import timedelta
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from flows.models import Flow
-from flows.validation import flow_errors
-from runner import engine, queue
+from flows.models import Flow, SysLog
+from runner import engine
 from runner import log as runlog
 from runner.heartbeat import Heartbeat
 from runner.jsonsafe import MAX_DEPTH, depth_of, json_safe, storable_result, storable_text
 from runner.models import FlowGate, Run, RunStep
 from runner.reconnect import CONNECTION_ERRORS, call_until
 from runner.recording import RunRecorder
+from runner.validation import flow_diagnostics
 
 logger = logging.getLogger(__name__)
 
@@ -74,10 +78,20 @@ def concurrency_policy(flow_name: str, requested: str | None = None) -> str:
 
 
 def create_run(
-    flow: Flow, *, input: dict, trigger: str, triggered_by: str, concurrency: str | None = None
+    flow: Flow,
+    *,
+    input: dict,
+    trigger: str,
+    triggered_by: str,
+    concurrency: str | None = None,
+    on_created: Callable[[Run], None] | None = None,
 ) -> Run:
-    """A queued run record of the flow, after checking that it can run and may start now."""
-    errors = flow_errors(flow.flow_json)
+    """A queued run record of the flow, after checking that it can run and may start now.
+
+    `on_created(run)` is called inside the transaction that creates the run (runner.dispatch
+    writes the database queue's task row there, so both commit or neither does).
+    """
+    errors = flow_diagnostics(flow.flow_json)
     if errors:
         raise CannotStart(f"flow {flow.flow_name!r} is invalid: {len(errors)} problem(s)", errors)
     if not isinstance(input, dict):
@@ -97,10 +111,10 @@ def create_run(
             # IMMEDIATE transaction already holds the database's single write lock. Both
             # the gate and the runs are the flow's by id, so a rename changes nothing.
             FlowGate.objects.select_for_update().get(flow_id=flow.pk)
-            active = Run.objects.filter(flow_id=flow.pk, status__in=Run.ACTIVE).first()
+            active = Run.objects.active().filter(flow_id=flow.pk).first()
             if active is not None:
                 raise Skipped(f"flow {flow.flow_name!r} is already {active.status} (run {active.pk})")
-        return Run.objects.create(
+        run = Run.objects.create(
             flow_id=flow.pk,
             flow_name=flow.flow_name,
             definition=flow.flow_json,
@@ -108,6 +122,9 @@ def create_run(
             trigger=trigger,
             triggered_by=triggered_by,
         )
+        if on_created is not None:
+            on_created(run)
+    return run
 
 
 def ensure_gate(flow_id: int) -> None:
@@ -125,33 +142,16 @@ def ensure_gate(flow_id: int) -> None:
         pass  # another request created it first
 
 
-def start_run(flow: Flow, **kwargs) -> Run:
-    """Create a queued run and hand it to the queue; a worker executes it (SPEC R-3)."""
-    if concurrency_policy(flow.flow_name, kwargs.get("concurrency")) == "skip_if_running":
-        ensure_gate(flow.pk)
-    with transaction.atomic():
-        run = create_run(flow, **kwargs)
-        if settings.WORKFLOW_QUEUE == "db":
-            # Same database, same transaction: the run and its task row commit together.
-            queue.enqueue_run(run.pk)
-        else:
-            transaction.on_commit(lambda: _enqueue_or_fail(run.pk))
-    return run
-
-
-def _enqueue_or_fail(run_id: int) -> None:
-    try:
-        queue.enqueue_run(run_id)
-    except Exception as err:
-        Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
-            status=Run.Status.FAILED, error=f"could not queue the run: {err}", finished_at=timezone.now()
-        )
-        raise CannotStart(f"could not queue the run: {err}") from err
+def fail_unqueued(run_id: int, reason: str) -> None:
+    """A queued run the queue refused: failed with the reason rather than queued forever."""
+    Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
+        status=Run.Status.FAILED, error=reason, finished_at=timezone.now()
+    )
 
 
 def request_cancel(run_id: int) -> Run:
     """Cancel a run: a queued one never starts, a running one stops before its next step."""
-    Run.objects.filter(pk=run_id, status__in=Run.ACTIVE).update(cancel_requested=True)
+    Run.objects.active().filter(pk=run_id).update(cancel_requested=True)
     Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
         status=Run.Status.CANCELLED, error="cancelled before it started", finished_at=timezone.now()
     )
@@ -161,11 +161,8 @@ def request_cancel(run_id: int) -> Run:
 def reap_lost_runs() -> int:
     """Mark failed every running run whose heartbeat stopped: its worker died."""
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.WORKFLOW_WORKER_LOST_SECONDS)
     with transaction.atomic():
-        lost = list(
-            Run.objects.filter(status=Run.Status.RUNNING, heartbeat_at__lt=stale).values_list("pk", flat=True)
-        )
+        lost = list(Run.objects.stale().values_list("pk", flat=True))
         if not lost:
             return 0
         RunStep.objects.filter(run_id__in=lost, status=RunStep.Status.RUNNING).update(
@@ -176,26 +173,22 @@ def reap_lost_runs() -> int:
         )
 
 
+def watch_delay() -> float:
+    """Seconds after a claim when a worker first checks the run's heartbeat."""
+    return settings.WORKFLOW_WORKER_LOST_SECONDS + settings.WORKFLOW_HEARTBEAT_SECONDS
+
+
 def watch_run(run_id: int) -> str:
-    """Worker-side check of a running run, repeated until it ends."""
+    """Worker-side check of a running run: reap lost runs, return its status. The task that
+    calls it checks again later while the status is "running"."""
     reap_lost_runs()
     status = Run.objects.filter(pk=run_id).values_list("status", flat=True).first()
-    if status == Run.Status.RUNNING:
-        queue.schedule_watch(run_id, settings.WORKFLOW_WORKER_LOST_SECONDS)
     return status or "unknown"
 
 
 def claim(run_id: int) -> bool:
     """Take a queued run for execution; exactly one caller wins, however often it is asked."""
-    return (
-        Run.objects.filter(pk=run_id, status=Run.Status.QUEUED, cancel_requested=False).update(
-            status=Run.Status.RUNNING,
-            started_at=timezone.now(),
-            heartbeat_at=timezone.now(),
-            worker=f"{socket.gethostname()}:{os.getpid()}",
-        )
-        == 1
-    )
+    return Run.objects.claim(run_id, worker=f"{socket.gethostname()}:{os.getpid()}")
 
 
 FAILED_STEP_LIMIT = Run._meta.get_field("failed_step").max_length
@@ -204,14 +197,15 @@ OUTCOME_FIELDS = [
 ]  # fmt: skip
 
 
-def execute_run(run_id: int, listeners: tuple = (), *, watch: bool = True) -> Run:
+def execute_run(run_id: int, listeners: tuple = (), *, on_claimed: Callable[[], None] | None = None) -> Run:
     """Claim the run and execute it with the engine; returns the run as it ended.
 
     A run that another worker claimed, or that was cancelled before starting, is returned
     untouched (a queued-but-cancelled one is marked cancelled here). Whatever happens after
     the claim, the run gets a final status: even a procedure calling sys.exit() or a Ctrl-C
     is recorded (then re-raised), so no run stays "running" behind a live process.
-    `watch` schedules the worker-lost check (workers); in-process CLI runs skip it.
+    `on_claimed()` is called once the run is claimed: the queue tasks schedule the
+    worker-lost check there; in-process CLI runs pass nothing.
     """
     if not claim(run_id):
         Run.objects.filter(pk=run_id, status=Run.Status.QUEUED, cancel_requested=True).update(
@@ -219,8 +213,8 @@ def execute_run(run_id: int, listeners: tuple = (), *, watch: bool = True) -> Ru
         )
         return Run.objects.get(pk=run_id)
     run = Run.objects.get(pk=run_id)
-    if watch:
-        _watch_quietly(run.pk)
+    if on_claimed is not None:
+        _watch_quietly(run.pk, on_claimed)
     recorder = RunRecorder(run)
     context = {"_runtime": {"run_id": run.pk, "flow_name": run.flow_name}, "_input": run.input}
     first_log_id = None
@@ -229,7 +223,7 @@ def execute_run(run_id: int, listeners: tuple = (), *, watch: bool = True) -> Ru
         try:
             runlog.setup_logging()
             runlog.attach_database_handler()
-            first_log_id = _quietly(runlog.max_log_id)
+            first_log_id = _quietly(lambda: _log_rows().newest_id())
             context = _run_engine(run, recorder, listeners)
             run.status = Run.Status.SUCCEEDED
         except engine.RunCancelled as err:
@@ -245,14 +239,14 @@ def execute_run(run_id: int, listeners: tuple = (), *, watch: bool = True) -> Ru
     return run
 
 
-def execute_run_task(run_id: int) -> str:
+def execute_run_task(run_id: int, on_claimed: Callable[[], None] | None = None) -> str:
     """The body of the queue tasks: execute_run, and nothing a run does escapes to the worker.
 
     Whatever escapes a run (a bug of ours, a database gone for longer than we wait, a
     procedure calling sys.exit()) is logged here and the worker goes on to the next run.
     """
     try:
-        return execute_run(run_id).status
+        return execute_run(run_id, on_claimed=on_claimed).status
     except KeyboardInterrupt:
         raise  # the operator stopping the worker
     except BaseException:
@@ -287,7 +281,11 @@ def _finish(run: Run, context: dict, recorder: RunRecorder, first_log_id: int | 
     run.context = {**{storable_text(k): storable_result(v) for k, v in context.items()}, **recorder.results}
     run.finished_at = timezone.now()
     runlog.flush_logs()
-    run.log_first_id, run.log_last_id = _quietly(runlog.log_id_range, run.pk, first_log_id) or (None, None)
+    # After flush_logs() and outside a transaction: on MySQL a transaction's snapshot may
+    # predate the writer's rows.
+    name = runlog.run_logger_name(run.pk)
+    ids = _quietly(lambda: _log_rows().id_range(name, first_log_id))
+    run.log_first_id, run.log_last_id = ids or (None, None)
     seconds = settings.WORKFLOW_RECORD_RETRY_SECONDS
     try:
         call_until(lambda: _save_outcome(run, recorder), seconds=seconds, what=f"run {run.pk}")
@@ -320,22 +318,25 @@ def _save_outcome(run: Run, recorder: RunRecorder) -> None:
         Run.objects.filter(pk=run.pk).update(status=run.status, finished_at=run.finished_at, error=error)
 
 
-def _quietly(read, *args):
+def _log_rows():
+    return SysLog.objects.using(runlog.log_database())
+
+
+def _quietly(read):
     # The log table may be unreachable while the run's own database is fine: a run never
     # fails for want of its log id range (its lines are still found by logger name).
     try:
-        return read(*args)
+        return read()
     except Exception:
         logger.warning("could not read wf_syslog ids", exc_info=True)
         return None
 
 
-def _watch_quietly(run_id: int) -> None:
+def _watch_quietly(run_id: int, schedule: Callable[[], None]) -> None:
     # Liveness is checked by another worker later; a queue that cannot take the check
-    # (e.g. no broker for an in-process CLI run) must not stop the run itself.
+    # must not stop the run itself.
     try:
-        delay = settings.WORKFLOW_WORKER_LOST_SECONDS + settings.WORKFLOW_HEARTBEAT_SECONDS
-        queue.schedule_watch(run_id, delay)
+        schedule()
     except Exception:
         logger.warning("could not schedule the liveness check of run %s", run_id, exc_info=True)
 

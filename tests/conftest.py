@@ -1,5 +1,23 @@
+import io
+import subprocess
+from contextlib import redirect_stderr, redirect_stdout
+
 import pytest
-from django.core.management import call_command
+
+# Its assertions (what workers must leave behind) explain themselves as a test's would.
+pytest.register_assert_rewrite("tests.processes")
+
+from django.core.management import call_command  # noqa: E402
+
+from tests.processes import PACKAGES, Workers, run_manage  # noqa: E402
+
+
+def pytest_configure(config):
+    # The admin tests log in with passwords: hash them fast here (the real hashers stay listed,
+    # so a password set by a process a test starts still checks).
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +42,49 @@ def _empty_wf_tables_after_transactional_tests(request):
             for table in ("wf_flow", "wf_syslog"):
                 if table in connection.introspection.table_names():
                     cursor.execute(f"DELETE FROM {table}")
+
+
+@pytest.fixture(autouse=True)
+def _procedure_packages(settings):
+    # The same packages as the processes that tests start (tests.processes.PACKAGES).
+    settings.WORKFLOW_PROCEDURE_PACKAGES = PACKAGES.split(",")
+
+
+@pytest.fixture
+def runflow(tmp_path):
+    """Run `manage.py runflow ...` in a child process against the test database."""
+
+    def run(*args: str, **env: str) -> subprocess.CompletedProcess:
+        return run_manage(tmp_path, "runflow", *args, **env)
+
+    return run
+
+
+@pytest.fixture
+def runflow_here(settings, tmp_path):
+    """`runflow` in this process, as a CompletedProcess: most cases need no process of their own."""
+    from runner.log import flush_logs, shutdown_logging
+
+    settings.WORKFLOW_LOG_FILE = str(tmp_path / "workflow.log")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        from runner.management.commands.runflow import Command
+
+        stdout, stderr = io.StringIO(), io.StringIO()
+        # The command line's own path (argument parsing and exit codes included), minus the process.
+        with redirect_stdout(stdout), redirect_stderr(stderr), pytest.raises(SystemExit) as exited:
+            Command(stdout=stdout, stderr=stderr).run_from_argv(["manage.py", "runflow", *args])
+            raise SystemExit(0)  # runflow returns normally on success
+        flush_logs()  # the run's lines are in wf_syslog, as after a process exits
+        return subprocess.CompletedProcess(args, exited.value.code, stdout.getvalue(), stderr.getvalue())
+
+    yield run
+    # The Log object (console, file and wf_syslog writer) is one per process.
+    shutdown_logging()
+
+
+@pytest.fixture
+def workers(tmp_path):
+    pool = Workers(tmp_path)
+    yield pool
+    pool.stop()

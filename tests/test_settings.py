@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,10 +40,18 @@ def test_deploy_check_is_clean_with_debug_off_and_a_real_key():
     assert result.returncode == 0, result.stderr
 
 
-def test_rejects_a_debug_value_that_is_not_a_boolean():
-    result = manage("check", DEBUG="maybe")
+@pytest.mark.parametrize("value", ["maybe", "true", "1", "0", "no", "off", ""])
+def test_rejects_a_debug_value_other_than_true_or_false(value):
+    result = manage("check", DEBUG=value)
 
-    assert "DEBUG must be True or False" in result.stderr
+    assert result.returncode != 0
+    assert f"DEBUG must be True or False (exactly so spelled), got {value!r}" in result.stderr
+
+
+def test_accepts_debug_true():
+    result = manage("check", DEBUG="True")
+
+    assert result.returncode == 0, result.stderr
 
 
 def test_an_empty_database_url_means_the_default_sqlite_file():

@@ -16,12 +16,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def envbool(name: str, default: str) -> bool:
+    # One spelling each, as healthchecks does: "DEBUG=0" or "DEBUG=no" must not be read
+    # either way by guesswork, and the README can name the two values that work.
     value = os.environ.get(name, default)
-    if value in ("True", "true", "1", "yes", "on"):
-        return True
-    if value in ("False", "false", "0", "no", "off", ""):
-        return False
-    raise ImproperlyConfigured(f"{name} must be True or False, got {value!r}")
+    if value not in ("True", "False"):
+        raise ImproperlyConfigured(f"{name} must be True or False (exactly so spelled), got {value!r}")
+    return value == "True"
 
 
 def envint(name: str, default: int) -> int:

@@ -21,11 +21,12 @@ from flows.editing import (
     save_definition,
     set_enabled,
 )
-from flows.forms import NewFlowForm, RenameFlowForm, parse_run_input
+from flows.forms import NewFlowForm, RenameFlowForm, RunInputForm, parse_run_input
 from flows.models import Flow, FlowRevision
-from flows.validation import flow_analysis
+from runner.dispatch import start_run
 from runner.models import Run
-from runner.services import CannotStart, runnable_flow, start_run
+from runner.services import CannotStart, runnable_flow
+from runner.validation import flow_analysis
 
 REVISIONS_PAGE = 50
 
@@ -47,14 +48,14 @@ def _editor_context(request: HttpRequest, flow: Flow, **overrides) -> dict:
         "flow": flow,
         "text": flow.flow_json,
         "base": json_hash(flow.flow_json),
-        "run_input": "",
+        "run_form": RunInputForm(),
         "can_change": request.user.has_perm(CHANGE_FLOWS) and not flow.deleted,
         "can_run": request.user.has_perm(RUN_FLOWS),
         # By id: a renamed flow keeps its runs, and a new flow under an old name starts empty.
-        "runs": Run.objects.filter(flow_id=flow.pk)
-        .defer("definition", "context", "traceback", "input")
-        .order_by("-id")[:10],
+        "runs": Run.objects.listing().filter(flow_id=flow.pk)[:10],
         "revisions": FlowRevision.objects.filter(flow_id=flow.pk).defer("flow_json").order_by("-id")[:10],
+        "rename_form": RenameFlowForm(initial={"new_name": flow.flow_name}),
+        "runs_query": {"flow": flow.flow_name},  # the run list's filter, not this page's query
         **overrides,
     }
     context.update(_analysis(context["text"]))
@@ -313,7 +314,7 @@ def flow_run(request: HttpRequest, name: str) -> HttpResponse:
         messages.error(request, f"Not started: {err}")
         if request.POST.get("from") == "overview":
             return redirect("wf-overview")
-        context = _editor_context(request, flow, run_input=raw_input)
+        context = _editor_context(request, flow, run_form=RunInputForm(request.POST))
         return render(request, "flows/flow.html", context, status=400)
     messages.success(request, f"Run {run.pk} of {flow.flow_name} is queued.")
     return redirect("wf-run", run_id=run.pk)

@@ -55,9 +55,10 @@ def overview(request: HttpRequest) -> HttpResponse:
             errors, logs_unavailable = [], str(err)
     context = {
         "rows": rows,
-        "recent": Run.objects.defer("definition", "context", "traceback", "input").order_by("-id")[:15],
+        "recent": Run.objects.listing()[:15],
         "errors": errors,
         "logs_unavailable": logs_unavailable,
+        "errors_query": {"level": "ERROR"},  # the log viewer's filter, not this page's query
         "section": "overview",
     }
     return render(request, "flows/overview.html", context)

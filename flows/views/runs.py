@@ -14,19 +14,22 @@ from flows.editing import diff_lines
 from flows.forms import RunFilterForm
 from flows.logsearch import LogsUnavailable, run_lines
 from flows.models import Flow
+from runner.dispatch import start_run
 from runner.models import Run
-from runner.services import CannotStart, request_cancel, runnable_flow_of, start_run
+from runner.services import CannotStart, request_cancel, runnable_flow_of
 
 RUNS_PAGE = 50
-LIST_DEFERRED = ("definition", "context", "traceback", "input")
+# Lines appended by one poll of the run page; a run that logs faster catches up over the next polls.
+LOG_APPEND_MAX = 200
 
 
 @login_required
 @require_GET
 def run_list(request: HttpRequest) -> HttpResponse:
     access.check(request, access.VIEW_FLOWS)
-    form = RunFilterForm(request.GET)
-    runs = Run.objects.defer(*LIST_DEFERRED).order_by("-id")
+    flow_names = list(Flow.all_objects.order_by("flow_name").values_list("flow_name", flat=True))
+    form = RunFilterForm(request.GET, flow_names)
+    runs = Run.objects.listing()
     if form.is_valid():
         data = form.cleaned_data
         if data["flow"]:
@@ -44,8 +47,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
         runs = runs.none()
     runs = list(runs[: RUNS_PAGE + 1])
     older = runs[RUNS_PAGE - 1].pk if len(runs) > RUNS_PAGE else None
-    flow_names = list(Flow.all_objects.order_by("flow_name").values_list("flow_name", flat=True))
-    context = {"form": form, "runs": runs[:RUNS_PAGE], "older": older, "flow_names": flow_names}
+    context = {"form": form, "runs": runs[:RUNS_PAGE], "older": older}
     return render(request, "runs/runs.html", {**context, "section": "runs"})
 
 
@@ -80,25 +82,33 @@ def _planned_steps(definition: str) -> list[str]:
         return []
 
 
-def _live_context(run: Run) -> dict:
+def _status_context(run: Run, request: HttpRequest) -> dict:
+    """What the status block shows: it is re-sent every second while the run goes."""
     steps = list(run.steps.order_by("index"))
     planned = _planned_steps(run.definition)
     context = run.context if isinstance(run.context, dict) else {}
     step_order = {name: i for i, name in enumerate(planned)}
     results = sorted(context.items(), key=lambda item: (item[0].startswith("_"), step_order.get(item[0], 0)))
-    lines, truncated, logs_unavailable = [], False, None
-    try:
-        lines, truncated = run_lines(run)
-    except LogsUnavailable as err:
-        logs_unavailable = str(err)
     return {
         "run": run,
         "bars": _timeline(run, steps),
         "not_started": planned[len(steps) :],
         "results": results,
+        "can_run": request.user.has_perm(RUN_FLOWS),
+    }
+
+
+def _log_context(run: Run, lines: list, after: int, more: bool, unavailable: str | None) -> dict:
+    """The log poller: its cursor, and whether to go on polling. The worker writes a run's
+    last lines before it records the end, so once a read sees the run finished, lines read
+    after that are all there are."""
+    return {
+        "run": run,
         "log_lines": lines,
-        "logs_truncated": truncated,
-        "logs_unavailable": logs_unavailable,
+        "after": lines[-1].id if lines else after,
+        "logs_unavailable": unavailable,
+        # While the table is unavailable the poller keeps its cursor and tries again.
+        "logs_live": not run.is_finished or more or unavailable is not None,
     }
 
 
@@ -112,12 +122,19 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     diff = reformatted = None
     if current is not None:
         diff, reformatted = diff_lines(run.definition, current.flow_json, f"run {run.pk}", "current")
+    lines, truncated, unavailable = [], False, None
+    try:
+        lines, truncated = run_lines(run)
+    except LogsUnavailable as err:
+        unavailable = str(err)
     context = {
-        **_live_context(run),
+        **_status_context(run, request),
+        **_log_context(run, lines, 0, False, unavailable),
+        "logs_truncated": truncated,
+        "logs_query": {"run": run.pk},  # the log viewer's filter, not this page's query
         "current": current,
         "diff": diff,
         "reformatted": reformatted,
-        "can_run": request.user.has_perm(RUN_FLOWS),
         "section": "runs",
     }
     return render(request, "runs/run.html", context)
@@ -127,8 +144,26 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_GET
 def run_status(request: HttpRequest, run_id: int) -> HttpResponse:
     run = access.get_run(request, run_id)
-    context = {**_live_context(run), "can_run": request.user.has_perm(RUN_FLOWS)}
-    return render(request, "runs/run.html#live", context)
+    return render(request, "runs/run.html#live", _status_context(run, request))
+
+
+@login_required
+@require_GET
+def run_logs(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The run's lines after `?after=<id>`, oldest first, to append to the run page's table,
+    and the poller with the next cursor (out of band)."""
+    run = access.get_run(request, run_id)
+    after = request.GET.get("after", "")
+    # A BIGINT id: a longer number would fail in the database rather than match nothing.
+    if not after.isdecimal() or len(after) > 18:
+        return HttpResponse("No after=<id>.", status=400, content_type="text/plain")
+    after = int(after)
+    lines, more, unavailable = [], False, None
+    try:
+        lines, more = run_lines(run, limit=LOG_APPEND_MAX, after=after)
+    except LogsUnavailable as err:
+        unavailable = str(err)
+    return render(request, "runs/run.html#log_append", _log_context(run, lines, after, more, unavailable))
 
 
 @login_required

@@ -1,4 +1,4 @@
-"""Flow definitions: parsing and validation that reports every problem at once (SPEC E-1, E-2)."""
+"""Flow definitions: parsing and validation that reports every problem at once."""
 
 import bisect
 import difflib
@@ -82,8 +82,8 @@ def validate_flow(
 ) -> tuple[FlowDefinition | None, list[Diagnostic]]:
     """Parse and check a flow definition (JSON text or parsed data).
 
-    Returns ``(definition, diagnostics)`` with every problem found; the definition is None
-    if and only if a diagnostic has severity "error". Checking procedures imports their
+    Returns ``(definition, diagnostics)`` with every problem found; every diagnostic is an
+    error, so the definition is None if and only if there is one. Checking procedures imports their
     modules from the allowed ``packages``; nothing is run.
     """
     analysis = analyse_flow(source, packages=packages)
@@ -149,7 +149,7 @@ class _Checker:
     def error(self, code, path, message, step=None) -> None:
         self.problems += 1
         if len(self.diagnostics) < self.limit:
-            self.diagnostics.append(Diagnostic(code, "error", path, message, step))
+            self.diagnostics.append(Diagnostic(code, path, message, step))
 
     def listed(self, outline: StepOutline | None = None) -> bool:
         """Mark the step (if any) as faulty. True while diagnostics are listed: build the

@@ -1,7 +1,7 @@
 """Validation findings, each with the JSON path of what it is about."""
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -9,13 +9,9 @@ class Diagnostic:
     """One problem in a flow definition; ``path`` is like ``procedures[1].params.msg``."""
 
     code: str
-    severity: str
     path: str
     message: str
     step: str | None = None
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def key_path(key) -> str:

@@ -1,14 +1,17 @@
-"""Workflow logging (SPEC L): one Log object writing to the console, a rotating file and wf_syslog.
+"""Workflow logging: one Log object writing to the console, a rotating file and wf_syslog.
 
-In the order of the seed's lifecycle (section 11):
+In the order of a process's and a run's life:
 
     setup_logging()              # at start-up, before the database is needed
     attach_database_handler()    # once the database is configured
-    since = max_log_id()
+    logs = SysLog.objects.using(log_database())
+    since = logs.newest_id()
     logger = run_logger(run.pk)  # the engine and the procedures log through it
     ...
     flush_logs()
-    first_id, last_id = log_id_range(run.pk, since)
+    first_id, last_id = logs.id_range(run_logger_name(run.pk), since)
+
+This package only writes wf_syslog; every read goes through SysLog.objects (flows.models).
 
 Only the "workflow" logger hierarchy goes through the Log object; docs/logging.md has the
 decisions (what reaches wf_syslog, a full queue, a database that is down).
@@ -23,7 +26,6 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Max
 
 from runner.log.db_handler import DatabaseHandler
 from runner.log.formatting import LOG_FORMAT, LineFormatter
@@ -33,8 +35,7 @@ __all__ = [
     "LOG_FORMAT",
     "attach_database_handler",
     "flush_logs",
-    "log_id_range",
-    "max_log_id",
+    "log_database",
     "run_logger",
     "run_logger_name",
     "setup_logging",
@@ -68,7 +69,7 @@ def attach_database_handler() -> None:
     it says so on stderr and keeps retrying, and the console and file go on regardless.
     """
     setup_logging()
-    using = getattr(settings, "WORKFLOW_LOG_DATABASE", DEFAULT_DB_ALIAS)
+    using = log_database()
     if using not in connections:
         raise ImproperlyConfigured(f"WORKFLOW_LOG_DATABASE is {using!r}, which is not in DATABASES.")
     with _lock:
@@ -108,19 +109,9 @@ def flush_logs(timeout: float = 10.0) -> bool:
     return True if pipeline is None else pipeline.drain(timeout)
 
 
-def max_log_id() -> int:
-    """The newest wf_syslog id (0 when empty); take it before a run to bound log_id_range."""
-    return _syslog().aggregate(last=Max("id"))["last"] or 0
-
-
-def log_id_range(run_id: object, since_id: int | None = None) -> tuple[int | None, int | None]:
-    """The first and last wf_syslog ids written by the run's logger after `since_id`;
-    (None, None) when it wrote nothing. Call it after flush_logs(), outside a transaction
-    (on MySQL a transaction's snapshot may predate the writer's rows)."""
-    ids = _syslog().filter(logger_name=run_logger_name(run_id)).order_by("id").values_list("id", flat=True)
-    if since_id is not None:
-        ids = ids.filter(id__gt=since_id)
-    return ids.first(), ids.last()
+def log_database() -> str:
+    """The DATABASES alias of wf_syslog: the writer's, and the one a run's id range is read from."""
+    return getattr(settings, "WORKFLOW_LOG_DATABASE", DEFAULT_DB_ALIAS)
 
 
 def shutdown_logging() -> None:
@@ -166,14 +157,6 @@ def _open_log_file() -> logging.Handler | None:
             errors="backslashreplace",
         )
     except OSError as err:
-        # Logging never stops a workflow (seed, section 12): say why and keep the console.
+        # A log file that cannot be opened must not stop a workflow: say why and keep the console.
         print(f"workflow logging: cannot open {path} ({err}); logging to the console only", file=sys.stderr)
         return None
-
-
-def _syslog():
-    # Imported here so that setup_logging() works before the app registry is ready: the
-    # Log object comes before the database in the lifecycle.
-    from flows.models import SysLog
-
-    return SysLog.objects.using(getattr(settings, "WORKFLOW_LOG_DATABASE", DEFAULT_DB_ALIAS))

@@ -1,4 +1,4 @@
-"""The wf_syslog handler (SPEC L-3): a bounded buffer and a writer thread with its own connection."""
+"""The wf_syslog handler: a bounded buffer and a writer thread with its own connection."""
 
 import collections
 import contextlib
@@ -14,6 +14,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import connections, transaction
 
+from flows.models import SysLog
 from runner.log.formatting import LineFormatter, stored_message
 
 NOTICE_LOGGER = "workflow.log"
@@ -164,8 +165,6 @@ class DatabaseHandler(logging.Handler):
         self._pid = os.getpid()
 
     def _write_loop(self) -> None:
-        from flows.models import SysLog
-
         self._sql = (
             f"INSERT INTO {SysLog._meta.db_table} (created_at, level, logger_name, message) "
             "VALUES (%s, %s, %s, %s)"

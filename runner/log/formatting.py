@@ -1,4 +1,5 @@
-"""The one log line format (SPEC L-2) and the text a wf_syslog row keeps."""
+"""The one log line format, the same on the console, in the file and in wf_syslog, and the text a
+wf_syslog row keeps."""
 
 import logging
 import re
@@ -29,7 +30,7 @@ def _escaped(text: str, found: re.Pattern, escapes: dict[int, str]) -> str:
 
 
 class LineFormatter(logging.Formatter):
-    """`2025-12-19 08:39:02.002 DEBUG Flow execFlow start`: the seed's format, local time.
+    """`2025-12-19 08:39:02.002 DEBUG Flow execFlow start`: the framework's line format, local time.
 
     Control characters are escaped (a newline as `\\n`, a NUL as `\\x00`): a message cannot
     end its line and forge another. A traceback following the line keeps its line breaks.

@@ -1,4 +1,4 @@
-"""The Log object (SPEC L-1): the caller's thread only enqueues; one listener thread formats
+"""The Log object, one per process: the caller's thread only enqueues; one listener thread formats
 each record and hands it to the console, the rotating file and the database handler."""
 
 import contextlib

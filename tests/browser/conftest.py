@@ -1,18 +1,15 @@
 """Browser tests: Debian's Chromium driven by Playwright against pytest-django's live
 server, with runs executed by a real `manage.py db_worker` process on the test database."""
 
-import json
 import os
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import User
 from django.test import Client
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
-from flows.models import Flow
-from tests.queue.conftest import workers  # noqa: F401 (fixture)
-from tests.runs.conftest import _procedure_packages  # noqa: F401 (autouse fixture)
+from tests.factories import ALL_PERMS, make_user
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -24,7 +21,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PERMS = ("view_flow", "change_flow", "run_flow", "view_syslog")
 # A worker process boots Django before it takes a run; the pages poll every 1-2 s.
 WORKER_TIMEOUT = 30_000
 
@@ -62,13 +58,6 @@ def browser_context_args() -> dict:
     return {"viewport": {"width": 1280, "height": 900}, "timezone_id": "Europe/Paris"}
 
 
-def make_user(username: str, password: str | None = None) -> User:
-    """A staff user with every dashboard permission (not a superuser)."""
-    user = User.objects.create_user(username, password=password, is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(codename__in=PERMS, content_type__app_label="flows"))
-    return user
-
-
 def log_in(context: BrowserContext, live_server, user: User) -> None:
     """Give the browser a session cookie, as the login form would (faster than typing)."""
     client = Client()
@@ -79,15 +68,10 @@ def log_in(context: BrowserContext, live_server, user: User) -> None:
 
 @pytest.fixture
 def operator(db) -> User:
-    return make_user("operator")
+    return make_user("operator", *ALL_PERMS)
 
 
 @pytest.fixture
 def operator_page(page: Page, live_server, operator) -> Page:
     log_in(page.context, live_server, operator)
     return page
-
-
-def make_flow(name: str, *steps: dict) -> Flow:
-    """A flow stored pretty-printed, as someone editing it by hand would keep it."""
-    return Flow.objects.create(flow_name=name, flow_json=json.dumps({"procedures": list(steps)}, indent=2))

@@ -8,8 +8,8 @@ from playwright.sync_api import Page, expect
 
 from flows.models import SysLog
 from runner.models import Run
-from tests.browser.conftest import WORKER_TIMEOUT, log_in, make_flow
-from tests.runs.conftest import EXAMPLE
+from tests.browser.conftest import WORKER_TIMEOUT, log_in
+from tests.factories import EXAMPLE, make_flow
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -2,8 +2,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from flows.models import Flow
-from tests.browser.conftest import log_in, make_flow, make_user
-from tests.runs.conftest import EXAMPLE
+from tests.browser.conftest import log_in
+from tests.factories import ALL_PERMS, EXAMPLE, make_flow, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,7 +37,7 @@ def test_a_save_after_someone_else_saved_is_refused_with_a_diff_and_both_texts_a
     url = f"{live_server.url}/flows/example/"
     first = operator_page
     second = new_context().new_page()
-    log_in(second.context, live_server, make_user("bea"))
+    log_in(second.context, live_server, make_user("bea", *ALL_PERMS))
     first.goto(url)
     second.goto(url)
 

@@ -2,8 +2,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from runner.models import Run, RunStep
-from tests.browser.conftest import WORKER_TIMEOUT, make_flow
-from tests.runs.conftest import EXAMPLE, step
+from tests.browser.conftest import WORKER_TIMEOUT
+from tests.factories import EXAMPLE, make_flow, step
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -69,3 +69,34 @@ def test_a_cancelled_run_stops_after_its_running_step_and_never_starts_the_next(
     run = Run.objects.get()
     assert run.status == "cancelled"
     assert not RunStep.objects.filter(run=run, name="after").exists()
+
+
+def test_an_unfolded_log_message_stays_unfolded_while_new_lines_arrive(
+    operator_page: Page, live_server, workers, release
+):
+    page = operator_page
+    make_flow(
+        "chatty",
+        step("first", "echo", "Testing", text="a long line " * 40),
+        step("hold", "wait_for_file", "Testing", path=str(release)),
+        step("after", "echo", "Testing", text="a later line"),
+    )
+    workers.db(1)
+    land_on_run_page(page, live_server, "chatty")
+    folded = page.locator("#log-rows details.fold").first
+    expect(folded).to_be_visible(timeout=WORKER_TIMEOUT)
+    folded.locator("summary").click()
+    folded.evaluate("el => { el.dataset.unfoldedByTheTest = 'yes'; }")
+
+    release.touch()
+
+    expect(page.locator("#log-rows")).to_contain_text("a later line", timeout=WORKER_TIMEOUT)
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "succeeded")
+    # The same element, still open: the lines were appended, not re-rendered.
+    expect(page.locator("#log-rows details[data-unfolded-by-the-test='yes'][open]")).to_have_count(1)
+    expect(page.locator("#log-rows")).to_contain_text("succeeded")  # the run's last line
+    rows = page.locator("#log-rows tr.log-row")
+    ids = [int(i) for i in rows.evaluate_all("rows => rows.map(r => r.dataset.id)")]
+    assert ids == sorted(set(ids))  # each line once, in order
+    expect(page.locator("#log-poller[hx-get]")).to_have_count(0)  # the polling stopped
+    assert page.evaluate("window.landedOnRunPage") is True

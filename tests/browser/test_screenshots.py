@@ -16,10 +16,11 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from flows.models import Flow, SysLog
-from runner import services
+from runner import dispatch
 from runner.models import Run, RunStep
-from tests.browser.conftest import log_in, make_flow
-from tests.runs.conftest import EXAMPLE, ROOT, step
+from tests.browser.conftest import log_in
+from tests.factories import EXAMPLE, make_flow, step
+from tests.processes import ROOT
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -87,7 +88,7 @@ def seed_runs(flows: dict[str, Flow], workers) -> None:
         ("nightly-report", {"day": "Thursday"}),
     ]
     for name, run_input in inputs:
-        services.start_run(flows[name], input=run_input, trigger="web", triggered_by="operator")
+        dispatch.start_run(flows[name], input=run_input, trigger="web", triggered_by="operator")
     [worker] = workers.db(1, "--batch")
     assert worker.wait(timeout=120) == 0, workers.output()
     log("run 9 heartbeat 6.2 s late: the worker was busy", "WARNING", "workflow.heartbeat")

@@ -315,17 +315,6 @@ def test_every_problem_is_reported_at_once():
     ]
 
 
-def test_diagnostic_as_dict_has_every_field():
-    diagnostic = only_diagnostic(flow(step("a", x="@a")))
-    assert diagnostic.as_dict() == {
-        "code": "SELF_REF",
-        "severity": "error",
-        "path": "procedures[0].params.x",
-        "message": diagnostic.message,
-        "step": "a",
-    }
-
-
 def test_an_unknown_top_level_key_that_is_not_an_identifier_has_a_bracketed_path():
     from runner.engine import validate_flow
 

@@ -1,13 +1,11 @@
 """A real db_worker that every hostile run must leave alive and ready for the next run."""
 
-import json
-
 import pytest
 
-from runner import services
+from runner import dispatch
 from runner.models import Run
-from tests.queue.conftest import wait_until, workers  # noqa: F401 (fixture)
-from tests.runs.conftest import EXAMPLE, _procedure_packages, make_flow, runflow  # noqa: F401 (fixtures)
+from tests.factories import EXAMPLE, make_flow
+from tests.processes import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -15,13 +13,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 class Survival:
     """Queues runs for one long-lived worker and checks that it goes on after each."""
 
-    def __init__(self, workers, **env: str) -> None:  # noqa: F811
+    def __init__(self, workers, **env: str) -> None:
         self.workers = workers
         [self.process] = workers.db(1, **env)
         self.normal = make_flow("normal", *EXAMPLE)
 
     def start(self, flow, **input) -> int:
-        return services.start_run(flow, input=input, trigger="test", triggered_by="t").pk
+        return dispatch.start_run(flow, input=input, trigger="test", triggered_by="t").pk
 
     def finished(self, run_id: int, timeout: float = 60) -> Run:
         return wait_until(
@@ -38,13 +36,5 @@ class Survival:
 
 
 @pytest.fixture
-def survival(workers):  # noqa: F811
+def survival(workers):
     return Survival(workers)
-
-
-def flow_from_text(name: str, text: str):
-    """A flow whose JSON text is stored exactly as given (escapes included)."""
-    json.loads(text)  # the test's own text must at least be JSON
-    from flows.models import Flow
-
-    return Flow.objects.create(flow_name=name, flow_json=text)

@@ -8,10 +8,10 @@ from django.db import connection
 
 from runner import services
 from runner.models import Run, RunStep
+from tests.factories import make_flow, step
 from tests.hostile.conftest import Survival
 from tests.hostile.proxy import DatabaseRelay
-from tests.queue.conftest import wait_until
-from tests.runs.conftest import make_flow, step
+from tests.processes import wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -6,8 +6,7 @@ import json
 import pytest
 from django.db import connection
 
-from tests.hostile.conftest import flow_from_text
-from tests.runs.conftest import make_flow, step
+from tests.factories import flow_from_text, make_flow, step
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

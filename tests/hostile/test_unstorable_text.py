@@ -5,7 +5,7 @@ import pytest
 
 from runner.models import Run
 from runner.tasks import execute_run_task
-from tests.hostile.conftest import flow_from_text
+from tests.factories import flow_from_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,7 +5,7 @@ from runner.log import flush_logs, setup_logging
 from runner.log.pipeline import LogPipeline, SharedRotatingFileHandler
 from tests.logs.conftest import Collect, log_lines
 
-# The seed's example line, 2025-12-19 08:39:02.002 DEBUG Flow execFlow start, as a pattern.
+# The framework's example line, 2025-12-19 08:39:02.002 DEBUG Flow execFlow start, as a pattern.
 SEED_LINE = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO \w+ \w+ msg=hello$"
 
 

@@ -228,7 +228,7 @@ def database_url() -> str:
 def test_a_flow_succeeds_while_wf_syslog_is_unreachable(log_file, log_database, capsys):
     from runner import services
     from runner.models import Run
-    from tests.runs.conftest import EXAMPLE, make_flow
+    from tests.factories import EXAMPLE, make_flow
 
     log_database.go_down()
     run = services.create_run(make_flow("example", *EXAMPLE), input={}, trigger="cli", triggered_by="t")

@@ -13,8 +13,9 @@ from runner.log import attach_database_handler, flush_logs, setup_logging
 from runner.log.formatting import LineFormatter
 from runner.log.pipeline import SharedRotatingFileHandler
 from runner.models import Run
+from tests.factories import make_flow, step
 from tests.logs.conftest import log_lines
-from tests.runs.conftest import ROOT, child_env, make_flow, step
+from tests.processes import ROOT, child_env
 
 
 def test_a_long_message_keeps_its_head_and_says_how_much_was_cut(log_file, settings):

@@ -6,8 +6,6 @@ from flows.models import SysLog
 from runner.log import (
     attach_database_handler,
     flush_logs,
-    log_id_range,
-    max_log_id,
     run_logger,
     setup_logging,
 )
@@ -36,7 +34,7 @@ def test_records_of_a_run_are_found_by_its_id_range(log_file):
     attach_database_handler()
     logging.getLogger("workflow.test").info("before the run")
     assert flush_logs()
-    since = max_log_id()
+    since = SysLog.objects.newest_id()
     run, other = run_logger(7), run_logger(8)
 
     run.info("first")
@@ -46,7 +44,7 @@ def test_records_of_a_run_are_found_by_its_id_range(log_file):
     other.info("another run again")
 
     assert flush_logs()
-    first, last = log_id_range(7, since)
+    first, last = SysLog.objects.id_range("workflow.run.7", since)
     assert SysLog.objects.get(id=first).message == "first"
     assert SysLog.objects.get(id=last).message == "last"
     assert first > since
@@ -59,9 +57,9 @@ def test_a_run_that_logged_nothing_has_no_id_range(log_file):
     setup_logging()
     attach_database_handler()
 
-    assert log_id_range(9, max_log_id()) == (None, None)
+    assert SysLog.objects.id_range("workflow.run.9", SysLog.objects.newest_id()) == (None, None)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_max_log_id_is_zero_on_an_empty_table():
-    assert max_log_id() == 0
+def test_the_newest_log_id_is_zero_on_an_empty_table():
+    assert SysLog.objects.newest_id() == 0

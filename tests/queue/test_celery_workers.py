@@ -8,11 +8,10 @@ import redis
 from django.conf import settings as django_settings
 from django.db import connection
 
-from runner import services
+from runner import dispatch
 from runner.models import Run
-from tests.queue.conftest import wait_until
-from tests.queue.test_db_workers import assert_each_ran_exactly_once
-from tests.runs.conftest import EXAMPLE, make_flow
+from tests.factories import EXAMPLE, make_flow
+from tests.processes import assert_each_ran_exactly_once, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +41,7 @@ def start_celery_workers(workers, env: dict, count: int):
 def test_queued_runs_are_each_executed_exactly_once_by_two_celery_workers(workers, celery_queue):
     count = 200 if connection.vendor == "mysql" else 40
     flow = make_flow("example", *EXAMPLE)
-    run_ids = [services.start_run(flow, input={}, trigger="test", triggered_by="t").pk for _ in range(count)]
+    run_ids = [dispatch.start_run(flow, input={}, trigger="test", triggered_by="t").pk for _ in range(count)]
 
     start_celery_workers(workers, celery_queue, 2)
 

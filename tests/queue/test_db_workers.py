@@ -4,31 +4,20 @@ import signal
 
 import pytest
 from django.db import connection
-from django.db.models import Count
 
-from flows.models import SysLog
-from runner import services
+from runner import dispatch, services
 from runner.models import Run, RunStep
 from runner.tasks import execute_run_task
-from tests.queue.conftest import wait_until
-from tests.runs.conftest import EXAMPLE, make_flow, step
+from tests.factories import EXAMPLE, make_flow, step
+from tests.processes import assert_each_ran_exactly_once, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def start_runs(flow, count: int) -> list[int]:
     return [
-        services.start_run(flow, input={"n": n}, trigger="test", triggered_by="t").pk for n in range(count)
+        dispatch.start_run(flow, input={"n": n}, trigger="test", triggered_by="t").pk for n in range(count)
     ]
-
-
-def assert_each_ran_exactly_once(run_ids: list[int], steps: int) -> None:
-    assert set(Run.objects.filter(pk__in=run_ids).values_list("status", flat=True)) == {"succeeded"}
-    per_run = RunStep.objects.filter(run_id__in=run_ids).values("run_id").annotate(n=Count("id"))
-    assert sorted(row["n"] for row in per_run) == [steps] * len(run_ids)
-    names = [f"workflow.run.{pk}" for pk in run_ids]
-    logged = SysLog.objects.filter(logger_name__in=names, message__startswith="msg=")
-    assert logged.count() == steps * len(run_ids)
 
 
 def test_queued_runs_are_each_executed_exactly_once_by_several_workers(workers):

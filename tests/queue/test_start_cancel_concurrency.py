@@ -7,16 +7,17 @@ import sys
 import pytest
 from django_tasks_db.models import DBTaskResult
 
-from runner import services
+from runner import dispatch, services
 from runner.engine import RunListener
 from runner.models import Run
-from tests.runs.conftest import EXAMPLE, ROOT, child_env, make_flow
+from tests.factories import EXAMPLE, make_flow
+from tests.processes import ROOT, child_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def start(flow, **kwargs) -> Run:
-    return services.start_run(flow, input={}, trigger="test", triggered_by="t", **kwargs)
+    return dispatch.start_run(flow, input={}, trigger="test", triggered_by="t", **kwargs)
 
 
 def test_start_run_queues_the_run_and_its_task_without_executing_it():
@@ -103,20 +104,20 @@ def test_skip_if_running_holds_between_concurrent_processes(tmp_path):
     assert Run.objects.count() == 1
 
 
-def test_runflow_queue_prints_the_run_id_and_runs_nothing(runflow):
+def test_runflow_queue_prints_the_run_id_and_runs_nothing(runflow_here):
     make_flow("example", *EXAMPLE)
 
-    result = runflow("example", "--queue")
+    result = runflow_here("example", "--queue")
 
     assert result.returncode == 0, result.stderr
     run = Run.objects.get(pk=int(result.stdout.strip()))
     assert (run.status, run.trigger) == ("queued", "cli")
 
 
-def test_runflow_queue_with_json_reports_the_queued_run(runflow):
+def test_runflow_queue_with_json_reports_the_queued_run(runflow_here):
     make_flow("example", *EXAMPLE)
 
-    outcome = json.loads(runflow("example", "--queue", "--json").stdout)
+    outcome = json.loads(runflow_here("example", "--queue", "--json").stdout)
 
     assert outcome["status"] == "queued"
     assert Run.objects.filter(pk=outcome["run_id"]).exists()

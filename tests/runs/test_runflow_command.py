@@ -1,4 +1,6 @@
-import io
+"""Most cases run `runflow` in this process (runflow_here); those about the process itself
+(console, terminal, exit, environment, argv bytes) start a real one (runflow)."""
+
 import json
 import os
 import pty
@@ -7,21 +9,21 @@ import subprocess
 import sys
 
 import pytest
-from django.core.management import call_command
 
 from flows.models import Flow, SysLog
 from runner.models import Run
-from tests.runs.conftest import EXAMPLE, ROOT, child_env, make_flow, step
+from tests.factories import EXAMPLE, make_flow, step
+from tests.processes import ROOT, child_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SEED_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO Kt prt msg=hello$", re.MULTILINE)
 
 
-def test_seed_example_succeeds_with_exit_code_0(runflow):
+def test_seed_example_succeeds_with_exit_code_0(runflow_here):
     make_flow("example", *EXAMPLE)
 
-    result = runflow("example", "--json")
+    result = runflow_here("example", "--json")
 
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout)
@@ -30,19 +32,19 @@ def test_seed_example_succeeds_with_exit_code_0(runflow):
     assert (outcome["error"], outcome["failed_step"]) == (None, None)
 
 
-def test_json_output_is_one_object_with_the_stable_keys(runflow):
+def test_json_output_is_one_object_with_the_stable_keys(runflow_here):
     make_flow("example", *EXAMPLE)
 
-    outcome = json.loads(runflow("example", "--json").stdout)
+    outcome = json.loads(runflow_here("example", "--json").stdout)
 
     assert set(outcome) == {"run_id", "flow", "status", "context", "error", "failed_step"}
     assert outcome["flow"] == "example"
 
 
-def test_procedure_log_line_reaches_wf_syslog_under_the_run_logger(runflow):
+def test_procedure_log_line_reaches_wf_syslog_under_the_run_logger(runflow_here):
     make_flow("example", *EXAMPLE)
 
-    run_id = json.loads(runflow("example", "--json").stdout)["run_id"]
+    run_id = json.loads(runflow_here("example", "--json").stdout)["run_id"]
 
     messages = SysLog.objects.filter(logger_name=f"workflow.run.{run_id}").values_list("message", flat=True)
     assert "msg=hello" in list(messages)
@@ -56,10 +58,10 @@ def test_console_line_has_the_seed_format(runflow):
     assert SEED_LINE.search(result.stderr), result.stderr
 
 
-def test_run_record_keeps_the_definition_trigger_steps_and_log_range(runflow):
+def test_run_record_keeps_the_definition_trigger_steps_and_log_range(runflow_here):
     flow = make_flow("example", *EXAMPLE)
 
-    run_id = json.loads(runflow("example", "--json").stdout)["run_id"]
+    run_id = json.loads(runflow_here("example", "--json").stdout)["run_id"]
 
     run = Run.objects.get(pk=run_id)
     assert run.definition == flow.flow_json
@@ -72,36 +74,36 @@ def test_run_record_keeps_the_definition_trigger_steps_and_log_range(runflow):
     assert "msg=hello" in [log.message for log in logs]
 
 
-def test_unknown_flow_cannot_start(runflow):
-    result = runflow("nope")
+def test_unknown_flow_cannot_start(runflow_here):
+    result = runflow_here("nope")
 
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == "runflow: cannot start: flow 'nope' not found"
 
 
-def test_disabled_flow_cannot_start(runflow):
+def test_disabled_flow_cannot_start(runflow_here):
     make_flow("off", *EXAMPLE, enabled=False)
 
-    result = runflow("off")
+    result = runflow_here("off")
 
     assert result.returncode == 2
     assert "flow 'off' is disabled" in result.stderr
     assert not Run.objects.exists()
 
 
-def test_deleted_flow_cannot_start(runflow):
+def test_deleted_flow_cannot_start(runflow_here):
     make_flow("gone", *EXAMPLE, deleted=True)
 
-    result = runflow("gone")
+    result = runflow_here("gone")
 
     assert result.returncode == 2
     assert "flow 'gone' is deleted" in result.stderr
 
 
-def test_invalid_definition_cannot_start_and_lists_every_problem(runflow):
+def test_invalid_definition_cannot_start_and_lists_every_problem(runflow_here):
     make_flow("bad", step("a", msg="@nowhere.x"), step("a", method="nope"))
 
-    result = runflow("bad")
+    result = runflow_here("bad")
 
     assert result.returncode == 2
     assert "UNKNOWN_STEP_REF at procedures[0].params.msg" in result.stderr
@@ -109,20 +111,20 @@ def test_invalid_definition_cannot_start_and_lists_every_problem(runflow):
     assert not Run.objects.exists()
 
 
-def test_check_validates_without_running(runflow):
+def test_check_validates_without_running(runflow_here):
     make_flow("example", *EXAMPLE)
 
-    result = runflow("example", "--check")
+    result = runflow_here("example", "--check")
 
     assert result.returncode == 0
     assert "is valid" in result.stdout
     assert not Run.objects.exists()
 
 
-def test_check_of_an_invalid_flow_exits_2_with_its_diagnostics(runflow):
+def test_check_of_an_invalid_flow_exits_2_with_its_diagnostics(runflow_here):
     make_flow("bad", step("s", msg="@s.msg"))
 
-    result = runflow("bad", "--check")
+    result = runflow_here("bad", "--check")
 
     assert result.returncode == 2
     assert "SELF_REF at procedures[0].params.msg" in result.stderr
@@ -131,41 +133,41 @@ def test_check_of_an_invalid_flow_exits_2_with_its_diagnostics(runflow):
 @pytest.mark.parametrize(
     "args, reason",
     [
-        (["--input", "novalue"], "--input expects key=value"),
+        (["--input", "novalue"], "--input 'novalue' is not key=value"),
         (["--input-json", "{oops"], "--input-json is not valid JSON"),
         (["--input-json", "[1, 2]"], "--input-json must be a JSON object"),
     ],
 )
-def test_bad_input_options_cannot_start(runflow, args, reason):
+def test_bad_input_options_cannot_start(runflow_here, args, reason):
     make_flow("example", *EXAMPLE)
 
-    result = runflow("example", *args)
+    result = runflow_here("example", *args)
 
     assert result.returncode == 2
     assert reason in result.stderr
 
 
-def test_unknown_option_exits_2(runflow):
-    result = runflow("example", "--frobnicate")
+def test_unknown_option_exits_2(runflow_here):
+    result = runflow_here("example", "--frobnicate")
 
     assert result.returncode == 2
     assert "unrecognized arguments" in result.stderr
 
 
-def test_input_values_are_parsed_as_json_when_they_parse(runflow):
+def test_input_values_are_parsed_as_json_when_they_parse(runflow_here):
     make_flow("in", step("s", "echo", "Testing", n="@_input.n", s="@_input.s", o="@_input.o"))
 
-    result = runflow(
+    result = runflow_here(
         "in", "--json", "--input", "n=42", "--input", "s=plain text", "--input-json", '{"o": [1]}'
     )
 
     assert json.loads(result.stdout)["context"]["s"] == {"n": 42, "s": "plain text", "o": [1]}
 
 
-def test_procedure_exception_fails_the_run_with_exit_code_1(runflow):
+def test_procedure_exception_fails_the_run_with_exit_code_1(runflow_here):
     make_flow("boom", step("first", "echo", "Testing"), step("second", "boom", "Testing"))
 
-    result = runflow("boom", "--json")
+    result = runflow_here("boom", "--json")
 
     assert result.returncode == 1
     outcome = json.loads(result.stdout)
@@ -173,10 +175,10 @@ def test_procedure_exception_fails_the_run_with_exit_code_1(runflow):
     assert result.stderr.strip().splitlines()[-1].startswith(f"runflow: run {outcome['run_id']} failed:")
 
 
-def test_procedure_exception_leaves_its_traceback_in_wf_syslog_and_the_run(runflow):
+def test_procedure_exception_leaves_its_traceback_in_wf_syslog_and_the_run(runflow_here):
     make_flow("boom", step("second", "boom", "Testing", why="kaput"))
 
-    run_id = json.loads(runflow("boom", "--json").stdout)["run_id"]
+    run_id = json.loads(runflow_here("boom", "--json").stdout)["run_id"]
 
     run = Run.objects.get(pk=run_id)
     assert "ValueError: kaput" in run.traceback
@@ -185,10 +187,10 @@ def test_procedure_exception_leaves_its_traceback_in_wf_syslog_and_the_run(runfl
     assert any("Traceback" in log.message and "ValueError: kaput" in log.message for log in logged)
 
 
-def test_unresolved_reference_fails_the_run_with_exit_code_1(runflow):
+def test_unresolved_reference_fails_the_run_with_exit_code_1(runflow_here):
     make_flow("ref", step("step1", msg="hello"), step("step2", msg="@step1.missing"))
 
-    result = runflow("ref", "--json")
+    result = runflow_here("ref", "--json")
 
     assert result.returncode == 1
     outcome = json.loads(result.stdout)
@@ -196,19 +198,19 @@ def test_unresolved_reference_fails_the_run_with_exit_code_1(runflow):
     assert "missing" in outcome["error"]
 
 
-def test_non_dict_result_fails_the_run_with_exit_code_1(runflow):
+def test_non_dict_result_fails_the_run_with_exit_code_1(runflow_here):
     make_flow("nd", step("s", "not_a_dict", "Testing"))
 
-    result = runflow("nd", "--json")
+    result = runflow_here("nd", "--json")
 
     assert result.returncode == 1
     assert "expected a dict" in json.loads(result.stdout)["error"]
 
 
-def test_context_keeps_unjsonable_values_as_repr_and_marks_truncation(runflow):
+def test_context_keeps_unjsonable_values_as_repr_and_marks_truncation(runflow_here):
     make_flow("big", step("s", "unjsonable", "Testing", size=400_000))
 
-    run_id = json.loads(runflow("big", "--json").stdout)["run_id"]
+    run_id = json.loads(runflow_here("big", "--json").stdout)["run_id"]
 
     stored = Run.objects.get(pk=run_id).context["s"]
     assert stored["__truncated__"] is True
@@ -216,11 +218,11 @@ def test_context_keeps_unjsonable_values_as_repr_and_marks_truncation(runflow):
     assert "<object object at" in stored["preview"]
 
 
-def test_unicode_goes_end_to_end(runflow):
+def test_unicode_goes_end_to_end(runflow_here):
     text = "héllo 日本 🚀 <b>&amp;</b>"
     make_flow("uni-🚀", step("step1", msg=text), step("step2", msg="@step1.msg"))
 
-    result = runflow("uni-🚀", "--json")
+    result = runflow_here("uni-🚀", "--json")
 
     run_id = json.loads(result.stdout)["run_id"]
     assert json.loads(result.stdout)["context"]["step2"] == {"msg": text}
@@ -257,10 +259,10 @@ def _read_pty(fd: int) -> bytes:
         return b""
 
 
-def test_progress_is_not_shown_with_json_output(runflow):
+def test_progress_is_not_shown_with_json_output(runflow_here):
     make_flow("example", *EXAMPLE)
 
-    result = runflow("example", "--json")
+    result = runflow_here("example", "--json")
 
     assert "▶" not in result.stderr and "▶" not in result.stdout
 
@@ -283,42 +285,42 @@ def test_a_procedure_calling_sys_exit_fails_the_run_and_leaves_it_recorded(runfl
     assert (run.status, run.error) == ("failed", "interrupted: SystemExit 3")
 
 
-def test_a_result_with_text_the_database_cannot_encode_is_stored_escaped(runflow):
+def test_a_result_with_text_the_database_cannot_encode_is_stored_escaped(runflow_here):
     make_flow("enc", step("s", "surrogate", "Testing"))
 
-    result = runflow("enc", "--json")
+    result = runflow_here("enc", "--json")
 
     assert result.returncode == 0, result.stderr
     assert Run.objects.get().context["s"] == {"name": "caf\\udce9"}
 
 
-def test_a_result_nested_deeper_than_the_database_allows_is_stored_with_a_marker(runflow):
+def test_a_result_nested_deeper_than_the_database_allows_is_stored_with_a_marker(runflow_here):
     make_flow("deep", step("s", "deep", "Testing", depth=60))
 
-    result = runflow("deep", "--json")
+    result = runflow_here("deep", "--json")
 
     assert result.returncode == 0, result.stderr
     assert "nested deeper than" in json.dumps(Run.objects.get().context["s"])
 
 
-def test_input_nested_too_deeply_cannot_start(runflow):
+def test_input_nested_too_deeply_cannot_start(runflow_here):
     make_flow("example", *EXAMPLE)
 
-    result = runflow("example", "--input-json", '{"a": ' + "[" * 50 + "]" * 50 + "}")
+    result = runflow_here("example", "--input-json", '{"a": ' + "[" * 50 + "]" * 50 + "}")
 
     assert result.returncode == 2
     assert "nested deeper than" in result.stderr
     assert not Run.objects.exists()
 
 
-def test_input_nested_beyond_the_parser_cannot_start(runflow):
-    result = runflow("example", "--input-json", "[" * 100_000)
+def test_input_nested_beyond_the_parser_cannot_start(runflow_here):
+    result = runflow_here("example", "--input-json", "[" * 100_000)
 
     assert result.returncode == 2
     assert "nested too deeply" in result.stderr
 
 
-def test_a_killed_cli_run_is_marked_lost_by_the_next_cli_run(runflow, settings):
+def test_a_killed_cli_run_is_marked_lost_by_the_next_cli_run(runflow_here, settings):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -329,25 +331,10 @@ def test_a_killed_cli_run_is_marked_lost_by_the_next_cli_run(runflow, settings):
         flow_name="example", definition="{}", trigger="cli", status="running", heartbeat_at=stale
     )
 
-    result = runflow("example", "--concurrency", "skip_if_running")
+    result = runflow_here("example", "--concurrency", "skip_if_running")
 
     assert result.returncode == 0, result.stderr
     assert Run.objects.get(pk=dead.pk).error == "worker lost"
-
-
-@pytest.fixture
-def runflow_here(monkeypatch):
-    """`runflow` in this process, for cases that stop before a run: (exit code, stderr)."""
-    # Its logging setup would install console and file handlers for the rest of the session.
-    monkeypatch.setattr("runner.management.commands.runflow.setup_logging", lambda: None)
-
-    def run(*args: str) -> tuple[int, str]:
-        stderr = io.StringIO()
-        with pytest.raises(SystemExit) as exited:
-            call_command("runflow", *args, stdout=io.StringIO(), stderr=stderr)
-        return exited.value.code, stderr.getvalue()
-
-    return run
 
 
 LONG_INTEGER = "1" * 5000
@@ -357,20 +344,22 @@ def test_a_flow_with_an_integer_over_4300_digits_cannot_start(runflow_here):
     text = json.dumps({"procedures": [step("s", msg="hello")]}).replace('"hello"', LONG_INTEGER)
     Flow.objects.create(flow_name="big", flow_json=text)
 
-    code, stderr = runflow_here("big")
+    result = runflow_here("big")
 
-    assert code == 2
-    assert "INVALID_JSON at : a number in the JSON has more than 4300 digits (line 1, column" in stderr
-    assert stderr.strip().splitlines()[-1] == "runflow: cannot start: flow 'big' is invalid: 1 problem(s)"
+    assert result.returncode == 2
+    assert "INVALID_JSON at : a number in the JSON has more than 4300 digits (line 1, column" in result.stderr
+    assert (
+        result.stderr.strip().splitlines()[-1] == "runflow: cannot start: flow 'big' is invalid: 1 problem(s)"
+    )
 
 
 def test_input_json_with_an_integer_over_4300_digits_cannot_start(runflow_here):
     make_flow("example", *EXAMPLE)
 
-    code, stderr = runflow_here("example", "--input-json", '{"n": ' + LONG_INTEGER + "}")
+    result = runflow_here("example", "--input-json", '{"n": ' + LONG_INTEGER + "}")
 
-    assert code == 2
-    assert stderr.strip().splitlines()[-1] == (
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
         "runflow: cannot start: --input-json:"
         " a number in the JSON has more than 4300 digits (line 1, column 7)"
     )
@@ -379,10 +368,10 @@ def test_input_json_with_an_integer_over_4300_digits_cannot_start(runflow_here):
 def test_an_input_value_with_an_integer_over_4300_digits_cannot_start(runflow_here):
     make_flow("example", *EXAMPLE)
 
-    code, stderr = runflow_here("example", "--input", "n=" + LONG_INTEGER)
+    result = runflow_here("example", "--input", "n=" + LONG_INTEGER)
 
-    assert code == 2
-    assert stderr.strip().splitlines()[-1] == (
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
         "runflow: cannot start: --input n: a number in the JSON has more than 4300 digits;"
         " quote the value to pass it as text"
     )
@@ -391,10 +380,10 @@ def test_an_input_value_with_an_integer_over_4300_digits_cannot_start(runflow_he
 def test_input_json_with_nan_cannot_start_with_its_own_reason(runflow_here):
     make_flow("example", *EXAMPLE)
 
-    code, stderr = runflow_here("example", "--input-json", '{"x": NaN}')
+    result = runflow_here("example", "--input-json", '{"x": NaN}')
 
-    assert code == 2
-    assert stderr.strip().splitlines()[-1] == (
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
         "runflow: cannot start: --input-json:"
         " NaN is not a JSON number: numbers must be finite (line 1, column 7)"
     )
@@ -403,10 +392,10 @@ def test_input_json_with_nan_cannot_start_with_its_own_reason(runflow_here):
 def test_an_input_value_beyond_float_range_cannot_start(runflow_here):
     make_flow("example", *EXAMPLE)
 
-    code, stderr = runflow_here("example", "--input", "x=-1e400")
+    result = runflow_here("example", "--input", "x=-1e400")
 
-    assert code == 2
-    assert "--input x: the number -1e400 is too large" in stderr
+    assert result.returncode == 2
+    assert "--input x: the number -1e400 is too large" in result.stderr
 
 
 def test_a_flow_name_that_is_not_utf8_cannot_start(tmp_path):

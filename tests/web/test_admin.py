@@ -4,8 +4,7 @@ import pytest
 
 from flows.models import Flow
 from runner.models import RunStep
-
-from .conftest import make_run
+from tests.factories import make_run
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from .conftest import client_for, log, make_run
+from tests.factories import client_for, log, make_run
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from runner.models import RunStep
-
-from .conftest import client_for, log, make_run
+from tests.factories import client_for, log, make_run
 
 pytestmark = pytest.mark.django_db
 
@@ -56,6 +55,7 @@ def pages_of_a_small_world(client, world) -> dict[str, str]:
         "/runs/",
         f"/runs/{run.pk}/",
         f"/runs/{run.pk}/status/",
+        f"/runs/{run.pk}/logs/?after=0",
         f"/runs/{failed.pk}/",
         "/logs/",
         "/logs/?tail=1",

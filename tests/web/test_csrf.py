@@ -5,8 +5,7 @@ import pytest
 from flows.editing import json_hash
 from flows.models import Flow
 from runner.models import Run
-
-from .conftest import EXAMPLE, client_for
+from tests.factories import EXAMPLE_JSON, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +21,7 @@ def csrf_token(client) -> str:
 
 
 def test_an_htmx_validate_without_a_token_is_refused(strict, flow):
-    response = strict.post("/flows/example/validate/", {"flow_json": EXAMPLE}, HTTP_HX_REQUEST="true")
+    response = strict.post("/flows/example/validate/", {"flow_json": EXAMPLE_JSON}, HTTP_HX_REQUEST="true")
 
     assert response.status_code == 403
 
@@ -31,7 +30,10 @@ def test_an_htmx_validate_with_the_token_header_is_accepted(strict, flow):
     token = csrf_token(strict)
 
     response = strict.post(
-        "/flows/example/validate/", {"flow_json": EXAMPLE}, HTTP_HX_REQUEST="true", HTTP_X_CSRFTOKEN=token
+        "/flows/example/validate/",
+        {"flow_json": EXAMPLE_JSON},
+        HTTP_HX_REQUEST="true",
+        HTTP_X_CSRFTOKEN=token,
     )
 
     assert response.status_code == 200
@@ -44,10 +46,10 @@ def test_the_page_gives_htmx_the_token_in_a_header(strict, flow):
 
 
 def test_a_save_without_a_token_changes_nothing(strict, flow):
-    response = strict.post("/flows/example/save/", {"flow_json": "{}", "base": json_hash(EXAMPLE)})
+    response = strict.post("/flows/example/save/", {"flow_json": "{}", "base": json_hash(EXAMPLE_JSON)})
 
     assert response.status_code == 403
-    assert Flow.objects.get(pk=flow.pk).flow_json == EXAMPLE
+    assert Flow.objects.get(pk=flow.pk).flow_json == EXAMPLE_JSON
 
 
 def test_a_run_without_a_token_queues_nothing(strict, flow):

@@ -6,13 +6,12 @@ from django.test.utils import CaptureQueriesContext
 
 from flows.editing import StaleEdit, json_hash, save_definition
 from flows.models import Flow, FlowRevision
-
-from .conftest import EXAMPLE, client_for, definition, make_run, make_user, step
+from tests.factories import EXAMPLE_JSON, client_for, definition, make_run, make_user, step
 
 pytestmark = pytest.mark.django_db
 
-UNKNOWN_REF = definition(step("step1"), step("step2", "@stepp1.msg"))
-FIXED = definition(step("step1"), step("step2", "@step1.msg"), step("step3", "@step2"))
+UNKNOWN_REF = definition(step("step1", msg="hello"), step("step2", msg="@stepp1.msg"))
+FIXED = definition(step("step1", msg="hello"), step("step2", msg="@step1.msg"), step("step3", msg="@step2"))
 
 
 def insert_raw_flow(name: str, flow_json: str) -> None:
@@ -33,7 +32,7 @@ def test_the_editor_shows_the_definition_with_its_version_token(client, flow):
 
     assert 'id="flow-json"' in html
     assert "@step1.msg" in html
-    assert f'value="{json_hash(EXAMPLE)}"' in html
+    assert f'value="{json_hash(EXAMPLE_JSON)}"' in html
 
 
 def test_the_textarea_validates_as_you_type_through_htmx(client, flow):
@@ -85,7 +84,9 @@ def test_validate_reports_bad_json_with_line_and_column(client, flow):
 
 
 def test_check_without_javascript_renders_the_whole_editor_with_the_text_kept(client, flow):
-    response = client.post("/flows/example/validate/", {"flow_json": UNKNOWN_REF, "base": json_hash(EXAMPLE)})
+    response = client.post(
+        "/flows/example/validate/", {"flow_json": UNKNOWN_REF, "base": json_hash(EXAMPLE_JSON)}
+    )
 
     html = response.content.decode()
     assert "<html" in html
@@ -116,7 +117,7 @@ def test_a_legacy_row_with_invalid_json_shows_on_the_overview(client):
 
 
 def test_save_stores_a_valid_definition_and_redirects_to_the_editor(client, flow):
-    response = save(client, FIXED, json_hash(EXAMPLE))
+    response = save(client, FIXED, json_hash(EXAMPLE_JSON))
 
     assert response.status_code == 302
     assert response["Location"] == "/flows/example/"
@@ -124,33 +125,33 @@ def test_save_stores_a_valid_definition_and_redirects_to_the_editor(client, flow
 
 
 def test_save_stores_browser_line_endings_as_plain_newlines(client, flow):
-    save(client, FIXED.replace("\n", "\r\n"), json_hash(EXAMPLE))
+    save(client, FIXED.replace("\n", "\r\n"), json_hash(EXAMPLE_JSON))
 
     assert Flow.objects.get(pk=flow.pk).flow_json == FIXED
 
 
 def test_save_refuses_an_invalid_definition_and_keeps_the_text(client, flow):
-    response = save(client, UNKNOWN_REF, json_hash(EXAMPLE))
+    response = save(client, UNKNOWN_REF, json_hash(EXAMPLE_JSON))
 
     html = response.content.decode()
     assert response.status_code == 200
     assert "Not saved" in html
     assert "UNKNOWN_STEP_REF" in html
     assert "@stepp1.msg" in html
-    assert Flow.objects.get(pk=flow.pk).flow_json == EXAMPLE
+    assert Flow.objects.get(pk=flow.pk).flow_json == EXAMPLE_JSON
     assert not FlowRevision.objects.exists()
 
 
 def test_save_of_an_unchanged_definition_records_nothing(client, flow):
-    response = save(client, EXAMPLE, json_hash(EXAMPLE))
+    response = save(client, EXAMPLE_JSON, json_hash(EXAMPLE_JSON))
 
     assert response.status_code == 302
     assert not FlowRevision.objects.exists()
 
 
 def test_a_stale_edit_is_refused_with_a_diff_and_both_texts_kept(client, flow):
-    loaded = json_hash(EXAMPLE)
-    theirs = definition(step("step1", "from them"), step("step2", "@step1.msg"))
+    loaded = json_hash(EXAMPLE_JSON)
+    theirs = definition(step("step1", msg="from them"), step("step2", msg="@step1.msg"))
     Flow.objects.filter(pk=flow.pk).update(flow_json=theirs)
 
     response = save(client, FIXED, loaded)
@@ -166,8 +167,8 @@ def test_a_stale_edit_is_refused_with_a_diff_and_both_texts_kept(client, flow):
 
 
 def test_after_a_conflict_the_plain_save_button_still_refuses(client, flow):
-    loaded = json_hash(EXAMPLE)
-    theirs = definition(step("step1", "from them"))
+    loaded = json_hash(EXAMPLE_JSON)
+    theirs = definition(step("step1", msg="from them"))
     Flow.objects.filter(pk=flow.pk).update(flow_json=theirs)
 
     html = save(client, FIXED, loaded).content.decode()
@@ -177,21 +178,21 @@ def test_after_a_conflict_the_plain_save_button_still_refuses(client, flow):
 
 
 def test_replacing_their_version_after_seeing_the_diff_saves_mine(client, flow):
-    theirs = definition(step("step1", "from them"))
+    theirs = definition(step("step1", msg="from them"))
     Flow.objects.filter(pk=flow.pk).update(flow_json=theirs)
 
-    response = save(client, FIXED, json_hash(EXAMPLE), overwrite=json_hash(theirs))
+    response = save(client, FIXED, json_hash(EXAMPLE_JSON), overwrite=json_hash(theirs))
 
     assert response.status_code == 302
     assert Flow.objects.get(pk=flow.pk).flow_json == FIXED
 
 
 def test_the_compare_and_set_lets_only_the_first_of_two_saves_from_one_version_win(flow):
-    base = json_hash(EXAMPLE)
+    base = json_hash(EXAMPLE_JSON)
     save_definition(flow, FIXED, base_hash=base, user="ann")
 
     with pytest.raises(StaleEdit) as refused:
-        save_definition(flow, definition(step("only")), base_hash=base, user="bob")
+        save_definition(flow, definition(step("only", msg="hello")), base_hash=base, user="bob")
 
     assert refused.value.current.flow_json == FIXED
     assert Flow.objects.get(pk=flow.pk).flow_json == FIXED
@@ -199,7 +200,7 @@ def test_the_compare_and_set_lets_only_the_first_of_two_saves_from_one_version_w
 
 def test_the_compare_and_set_locks_the_row_it_compares(flow):
     with CaptureQueriesContext(connection) as captured:
-        save_definition(flow, FIXED, base_hash=json_hash(EXAMPLE), user="ann")
+        save_definition(flow, FIXED, base_hash=json_hash(EXAMPLE_JSON), user="ann")
 
     on_flow = [q["sql"] for q in captured.captured_queries if "wf_flow" in q["sql"]]
     assert on_flow[0].startswith("SELECT")
@@ -217,43 +218,43 @@ def test_the_editor_posts_the_id_of_the_flow_it_edits(client, flow):
 def test_saving_a_flow_deleted_meanwhile_keeps_the_text_with_a_message(client, flow):
     Flow.all_objects.filter(pk=flow.pk).update(deleted=True)
 
-    response = save(client, FIXED, json_hash(EXAMPLE), flow_id=flow.pk)
+    response = save(client, FIXED, json_hash(EXAMPLE_JSON), flow_id=flow.pk)
 
     html = response.content.decode()
     assert response.status_code == 409
     assert "was deleted while you edited it" in html
     assert "@step2" in html  # the text that was not saved
-    assert Flow.all_objects.get(pk=flow.pk).flow_json == EXAMPLE
+    assert Flow.all_objects.get(pk=flow.pk).flow_json == EXAMPLE_JSON
 
 
 def test_saving_a_flow_renamed_meanwhile_keeps_the_text_in_its_editor_under_the_new_name(client, flow):
     Flow.objects.filter(pk=flow.pk).update(flow_name="nightly")
 
-    response = save(client, FIXED, json_hash(EXAMPLE), flow_id=flow.pk)
+    response = save(client, FIXED, json_hash(EXAMPLE_JSON), flow_id=flow.pk)
 
     html = response.content.decode()
     assert response.status_code == 409
     assert "renamed from" in html and "nightly" in html
     assert 'action="/flows/nightly/save/"' in html
     assert "@step2" in html
-    assert Flow.objects.get(pk=flow.pk).flow_json == EXAMPLE
+    assert Flow.objects.get(pk=flow.pk).flow_json == EXAMPLE_JSON
 
 
 def test_a_save_never_lands_in_a_new_flow_that_took_the_edited_flows_name(client, flow):
     Flow.objects.filter(pk=flow.pk).update(flow_name="nightly")
-    newcomer = Flow.objects.create(flow_name="example", flow_json=EXAMPLE)
+    newcomer = Flow.objects.create(flow_name="example", flow_json=EXAMPLE_JSON)
 
-    response = save(client, FIXED, json_hash(EXAMPLE), flow_id=flow.pk)
+    response = save(client, FIXED, json_hash(EXAMPLE_JSON), flow_id=flow.pk)
 
     assert response.status_code == 409
-    assert Flow.objects.get(pk=newcomer.pk).flow_json == EXAMPLE
-    assert Flow.objects.get(pk=flow.pk).flow_json == EXAMPLE
+    assert Flow.objects.get(pk=newcomer.pk).flow_json == EXAMPLE_JSON
+    assert Flow.objects.get(pk=flow.pk).flow_json == EXAMPLE_JSON
 
 
 def test_saving_a_flow_removed_from_the_table_offers_the_text_as_a_new_flow(client, flow):
     Flow.all_objects.filter(pk=flow.pk).delete()
 
-    response = save(client, FIXED, json_hash(EXAMPLE), flow_id=flow.pk)
+    response = save(client, FIXED, json_hash(EXAMPLE_JSON), flow_id=flow.pk)
 
     html = response.content.decode()
     assert response.status_code == 404
@@ -265,7 +266,7 @@ def test_saving_a_flow_removed_from_the_table_offers_the_text_as_a_new_flow(clie
 def test_a_save_without_the_flow_id_of_a_deleted_flow_still_keeps_the_text(client, flow):
     Flow.all_objects.filter(pk=flow.pk).update(deleted=True)
 
-    response = save(client, FIXED, json_hash(EXAMPLE))
+    response = save(client, FIXED, json_hash(EXAMPLE_JSON))
 
     assert response.status_code == 409
     assert "@step2" in response.content.decode()
@@ -287,7 +288,7 @@ def test_an_unknown_flow_is_not_found(client):
 
 
 def test_a_flow_named_like_a_page_has_its_own_editor(client):
-    Flow.objects.create(flow_name="deleted", flow_json=EXAMPLE)
+    Flow.objects.create(flow_name="deleted", flow_json=EXAMPLE_JSON)
 
     response = client.get("/flows/deleted/")
 
@@ -296,7 +297,7 @@ def test_a_flow_named_like_a_page_has_its_own_editor(client):
 
 
 def test_a_flow_name_with_spaces_and_unicode_round_trips_through_its_url(client):
-    Flow.objects.create(flow_name="nightly import ✓ #1?", flow_json=EXAMPLE)
+    Flow.objects.create(flow_name="nightly import ✓ #1?", flow_json=EXAMPLE_JSON)
 
     html = client.get("/").content.decode()
     url = "/flows/nightly%20import%20%E2%9C%93%20%231%3F/"
@@ -331,11 +332,13 @@ def validate(client, text: str):
 
 def every_earlier(count: int) -> str:
     """count steps, each taking the result of every earlier one."""
-    return definition(*(step(f"s{i}", **{f"r{j}": f"@s{j}" for j in range(i)}) for i in range(count)))
+    return definition(
+        *(step(f"s{i}", msg="hello", **{f"r{j}": f"@s{j}" for j in range(i)}) for i in range(count))
+    )
 
 
 def test_validate_draws_at_most_200_steps_and_says_how_many_more(client, flow):
-    html = validate(client, definition(*(step(f"s{i}") for i in range(250)))).content.decode()
+    html = validate(client, definition(*(step(f"s{i}", msg="hello") for i in range(250)))).content.decode()
 
     assert html.count('<g class="step') == 200
     assert "50 more steps not drawn" in html
@@ -349,9 +352,11 @@ def test_validate_draws_at_most_300_data_arrows_and_says_how_many_more(client, f
 
 
 def test_validate_lists_at_most_100_diagnostics_and_says_how_many_more(client, flow):
-    html = validate(client, definition(step("s0", **{f"x{i}": "@" for i in range(130)}))).content.decode()
+    html = validate(
+        client, definition(step("s0", msg="hello", **{f"x{i}": "@" for i in range(130)}))
+    ).content.decode()
 
-    assert html.count('class="diagnostic ') == 100
+    assert html.count('class="diagnostic"') == 100
     assert "130 problems" in html
     assert "30 more problems not shown" in html
 
@@ -368,7 +373,9 @@ def test_a_viewer_gets_a_bounded_analysis_of_a_definition_full_of_references(flo
 
 def test_validate_answers_long_names_and_references_with_a_bounded_response(client, flow):
     long = "x" * 400_000
-    text = definition(step("a" + long), step("b", **{f"r{i}": f"@{long}{i}" for i in range(5)}))
+    text = definition(
+        step("a" + long, msg="hello"), step("b", msg="hello", **{f"r{i}": f"@{long}{i}" for i in range(5)})
+    )
 
     response = validate(client, text)
 

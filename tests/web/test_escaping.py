@@ -3,11 +3,11 @@
 import json
 
 import pytest
+from pytest_django.asserts import assertNotContains
 
 from flows.editing import record_revision
 from flows.models import Flow
-
-from .conftest import EXAMPLE, definition, log, make_run, step
+from tests.factories import EXAMPLE_JSON, definition, log, make_run, step
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def test_a_folded_long_log_message_is_escaped(client):
 
 
 def test_a_flow_name_is_escaped_everywhere_it_appears(client):
-    Flow.objects.create(flow_name=SCRIPT, flow_json=EXAMPLE)
+    Flow.objects.create(flow_name=SCRIPT, flow_json=EXAMPLE_JSON)
     make_run(SCRIPT)
 
     for url in ("/", "/runs/"):
@@ -48,7 +48,7 @@ def test_a_flow_name_is_escaped_everywhere_it_appears(client):
 
 
 def test_the_flow_json_is_escaped_in_the_editor_and_the_diagram(client):
-    text = definition(step(SCRIPT, SCRIPT), step("s2", "@" + SCRIPT + ".msg"))
+    text = definition(step(SCRIPT, msg=SCRIPT), step("s2", msg="@" + SCRIPT + ".msg"))
     Flow.objects.create(flow_name="x", flow_json=text)
 
     html = client.get("/flows/x/").content.decode()
@@ -58,12 +58,12 @@ def test_the_flow_json_is_escaped_in_the_editor_and_the_diagram(client):
 
 
 def test_the_json_in_a_validate_response_is_escaped(client):
-    Flow.objects.create(flow_name="x", flow_json=EXAMPLE)
-    text = definition(step("s", "@" + SCRIPT))
+    Flow.objects.create(flow_name="x", flow_json=EXAMPLE_JSON)
+    text = definition(step("s", msg="@" + SCRIPT))
 
-    html = client.post("/flows/x/validate/", {"flow_json": text}, HTTP_HX_REQUEST="true").content.decode()
+    response = client.post("/flows/x/validate/", {"flow_json": text}, HTTP_HX_REQUEST="true")
 
-    assert "<script>" not in html
+    assertNotContains(response, "<script>")
 
 
 def test_an_invalid_legacy_text_with_markup_is_escaped(client):
@@ -92,15 +92,15 @@ def test_errors_tracebacks_inputs_and_results_of_a_run_are_escaped(client):
 
 
 def test_the_run_form_input_is_escaped_when_shown_back(client):
-    Flow.objects.create(flow_name="x", flow_json=EXAMPLE)
+    Flow.objects.create(flow_name="x", flow_json=EXAMPLE_JSON)
 
-    html = client.post("/flows/x/run/", {"input": SCRIPT}).content.decode()
+    response = client.post("/flows/x/run/", {"input": SCRIPT})
 
-    assert SCRIPT not in html
+    assertNotContains(response, SCRIPT, status_code=400)
 
 
 def test_revisions_and_diffs_are_escaped(client):
-    flow = Flow.objects.create(flow_name="x", flow_json=EXAMPLE)
+    flow = Flow.objects.create(flow_name="x", flow_json=EXAMPLE_JSON)
     revision = record_revision(flow, SCRIPT, user=SCRIPT, note="edit")
 
     assert_escaped(client.get("/flows/x/revisions/").content.decode())

@@ -4,15 +4,14 @@ import pytest
 from django.urls import reverse
 
 from flows.models import Flow
-
-from .conftest import EXAMPLE
+from tests.factories import EXAMPLE_JSON
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("name", ["a/b", "50% off", "..", ".", "x%2Fy", "new", "deleted"])
 def test_any_stored_name_links_to_its_own_editor(client, name):
-    Flow.objects.create(flow_name=name, flow_json=EXAMPLE)
+    Flow.objects.create(flow_name=name, flow_json=EXAMPLE_JSON)
 
     url = reverse("wf-flow", args=[name])
     response = client.get(url)
@@ -23,7 +22,7 @@ def test_any_stored_name_links_to_its_own_editor(client, name):
 
 
 def test_actions_on_a_legacy_name_with_a_slash_reach_that_flow(client):
-    Flow.objects.create(flow_name="a/b", flow_json=EXAMPLE)
+    Flow.objects.create(flow_name="a/b", flow_json=EXAMPLE_JSON)
 
     response = client.post(reverse("wf-flow-disable", args=["a/b"]))
 

@@ -1,10 +1,10 @@
 """Enable and disable, soft delete and restore, rename, the deleted list, and new flows."""
 
 import pytest
+from pytest_django.asserts import assertNotContains
 
 from flows.models import Flow
-
-from .conftest import EXAMPLE, definition, make_run, step
+from tests.factories import EXAMPLE_JSON, definition, make_run, step
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def test_delete_is_a_soft_delete_that_hides_the_flow(client, flow):
 
     assert response["Location"] == "/"
     assert Flow.all_objects.get(pk=flow.pk).deleted is True
-    assert 'data-flow="example"' not in client.get("/").content.decode()
+    assertNotContains(client.get("/"), 'data-flow="example"')
 
 
 def test_deleted_flows_are_listed_for_restore(client, flow):
@@ -60,11 +60,11 @@ def test_restore_of_a_flow_that_is_not_deleted_is_not_found(client, flow):
 
 
 def test_a_new_flow_is_created_from_a_valid_definition(client):
-    response = client.post("/new-flow/", {"flow_name": "nightly", "flow_json": EXAMPLE})
+    response = client.post("/new-flow/", {"flow_name": "nightly", "flow_json": EXAMPLE_JSON})
 
     assert response["Location"] == "/flows/nightly/"
     created = Flow.objects.get(flow_name="nightly")
-    assert (created.flow_json, created.enabled, created.deleted) == (EXAMPLE, True, False)
+    assert (created.flow_json, created.enabled, created.deleted) == (EXAMPLE_JSON, True, False)
 
 
 def test_the_new_flow_form_starts_with_an_example(client):
@@ -75,7 +75,7 @@ def test_the_new_flow_form_starts_with_an_example(client):
 
 
 def test_a_new_flow_with_an_invalid_definition_is_refused_keeping_the_text(client):
-    text = definition(step("s", "@nope"))
+    text = definition(step("s", msg="@nope"))
 
     response = client.post("/new-flow/", {"flow_name": "bad", "flow_json": text})
 
@@ -88,7 +88,7 @@ def test_a_new_flow_with_an_invalid_definition_is_refused_keeping_the_text(clien
 
 @pytest.mark.parametrize("name", ["a/b", "", "x" * 129, "..", "tab\there"])
 def test_a_new_flow_name_must_be_short_without_slashes_or_control_characters(client, name):
-    response = client.post("/new-flow/", {"flow_name": name, "flow_json": EXAMPLE})
+    response = client.post("/new-flow/", {"flow_name": name, "flow_json": EXAMPLE_JSON})
 
     assert response.status_code == 200
     assert 'id="name-errors"' in response.content.decode()
@@ -98,7 +98,7 @@ def test_a_new_flow_name_must_be_short_without_slashes_or_control_characters(cli
 def test_a_new_flow_name_must_be_unique_even_among_deleted_flows(client, flow):
     Flow.all_objects.filter(pk=flow.pk).update(deleted=True)
 
-    response = client.post("/new-flow/", {"flow_name": "example", "flow_json": EXAMPLE})
+    response = client.post("/new-flow/", {"flow_name": "example", "flow_json": EXAMPLE_JSON})
 
     assert "already exists" in response.content.decode()
     assert Flow.all_objects.count() == 1
@@ -106,7 +106,7 @@ def test_a_new_flow_name_must_be_unique_even_among_deleted_flows(client, flow):
 
 def test_the_new_flow_form_validates_as_you_type(client):
     response = client.post(
-        "/new-flow/", {"flow_name": "", "flow_json": definition(step("s", "@x"))}, HTTP_HX_REQUEST="true"
+        "/new-flow/", {"flow_name": "", "flow_json": definition(step("s", msg="@x"))}, HTTP_HX_REQUEST="true"
     )
 
     html = response.content.decode()
@@ -116,7 +116,7 @@ def test_the_new_flow_form_validates_as_you_type(client):
 
 
 def test_check_on_the_new_flow_form_creates_nothing(client):
-    client.post("/new-flow/", {"flow_name": "n", "flow_json": EXAMPLE, "check": "1"})
+    client.post("/new-flow/", {"flow_name": "n", "flow_json": EXAMPLE_JSON, "check": "1"})
 
     assert not Flow.all_objects.exists()
 
@@ -152,16 +152,16 @@ def test_a_new_flow_under_a_renamed_flows_old_name_starts_without_history(client
     run = make_run()
     Flow.objects.filter(pk=flow.pk).update(flow_name="nightly")  # as the admin or a legacy writer would
 
-    client.post("/new-flow/", {"flow_name": "example", "flow_json": EXAMPLE})
+    client.post("/new-flow/", {"flow_name": "example", "flow_json": EXAMPLE_JSON})
 
-    assert f'data-run="{run.pk}"' not in client.get("/flows/example/").content.decode()
+    assertNotContains(client.get("/flows/example/"), f'data-run="{run.pk}"')
     assert f'data-run="{run.pk}"' in client.get("/flows/nightly/").content.decode()
 
 
 def test_the_overview_shows_a_renamed_flows_runs_on_its_row_only(client, flow):
     run = make_run()
     Flow.objects.filter(pk=flow.pk).update(flow_name="nightly")
-    Flow.objects.create(flow_name="example", flow_json=EXAMPLE)
+    Flow.objects.create(flow_name="example", flow_json=EXAMPLE_JSON)
 
     html = client.get("/").content.decode()
 
@@ -172,7 +172,7 @@ def test_the_overview_shows_a_renamed_flows_runs_on_its_row_only(client, flow):
 
 
 def test_rename_refuses_a_name_taken_even_by_a_deleted_flow(client, flow):
-    Flow.objects.create(flow_name="gone", flow_json=EXAMPLE, deleted=True)
+    Flow.objects.create(flow_name="gone", flow_json=EXAMPLE_JSON, deleted=True)
 
     response = rename(client, "gone")
 

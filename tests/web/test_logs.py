@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from .conftest import log
+from tests.factories import log
 
 pytestmark = pytest.mark.django_db
 
@@ -238,6 +238,17 @@ def test_the_tail_shows_at_most_its_limit_and_says_lines_were_left_out(client, m
     assert "more new lines arrived" in html
 
 
+def test_the_tail_shows_a_line_beyond_a_gap_in_the_ids_at_once(client, monkeypatch):
+    monkeypatch.setattr("flows.logsearch.WINDOW", 10)
+    start = log("start")
+    beyond = log("after many deleted lines", pk=start.pk + 1000)
+
+    html = client.get(f"/logs/tail/?after={start.pk}").content.decode()
+
+    assert shown(html) == [beyond.pk]
+    assert f"after={beyond.pk}" in html
+
+
 def test_the_tail_needs_an_after_cursor(client):
     assert client.get("/logs/tail/").status_code == 400
 
@@ -276,7 +287,8 @@ def test_a_filtered_deep_page_takes_a_fixed_number_of_queries(
 
 
 def test_the_tail_takes_a_fixed_number_of_queries(client, lines, django_assert_num_queries):
-    with django_assert_num_queries(6) as captured:
+    # session, user, permissions (2), the first id after the cursor, MAX(id), the lines.
+    with django_assert_num_queries(7) as captured:
         client.get("/logs/tail/?after=0&level=ERROR")
 
     assert_no_count_or_offset(captured)

@@ -5,8 +5,7 @@ import pytest
 from django.db import connection
 
 from flows.models import Flow
-
-from .conftest import EXAMPLE, make_run
+from tests.factories import EXAMPLE_JSON, make_run
 
 # Renaming a table commits on MySQL/MariaDB: these tests cannot run inside a transaction.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,7 +24,7 @@ def log_table_gone():
 
 
 def test_the_overview_says_the_log_table_is_unavailable_and_shows_the_rest(client, log_table_gone):
-    Flow.objects.create(flow_name="example", flow_json=EXAMPLE)
+    Flow.objects.create(flow_name="example", flow_json=EXAMPLE_JSON)
     run = make_run()
 
     response = client.get("/")
@@ -50,15 +49,26 @@ def test_the_run_page_says_the_log_table_is_unavailable_and_shows_the_rest(clien
     assert 'id="run-context"' in html and 'id="run-definition"' in html
 
 
-def test_the_run_pages_live_poll_says_the_log_table_is_unavailable_and_keeps_polling(client, log_table_gone):
+def test_the_run_pages_log_poll_says_the_log_table_is_unavailable_and_keeps_its_cursor(
+    client, log_table_gone
+):
+    run = make_run(status="succeeded")
+
+    response = client.get(f"/runs/{run.pk}/logs/?after=42", HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert NOTICE in html
+    assert f'hx-get="/runs/{run.pk}/logs/?after=42"' in html
+
+
+def test_the_run_pages_status_poll_reads_no_logs_while_the_table_is_unavailable(client, log_table_gone):
     run = make_run(status="running")
 
     response = client.get(f"/runs/{run.pk}/status/", HTTP_HX_REQUEST="true")
 
     assert response.status_code == 200
-    html = response.content.decode()
-    assert NOTICE in html
-    assert f'hx-get="/runs/{run.pk}/status/"' in html
+    assert f'hx-get="/runs/{run.pk}/status/"' in response.content.decode()
 
 
 def test_the_log_viewer_answers_with_an_error_page_naming_the_reason(client, log_table_gone):

@@ -4,15 +4,14 @@ import pytest
 
 from flows.models import Flow
 from flows.views.overview import recent_runs_by_flow
-
-from .conftest import EXAMPLE, log, make_run
+from tests.factories import EXAMPLE_JSON, log, make_run
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_overview_lists_every_flow_that_is_not_deleted(client, flow):
-    Flow.objects.create(flow_name="off", flow_json=EXAMPLE, enabled=False)
-    Flow.objects.create(flow_name="gone", flow_json=EXAMPLE, deleted=True)
+    Flow.objects.create(flow_name="off", flow_json=EXAMPLE_JSON, enabled=False)
+    Flow.objects.create(flow_name="gone", flow_json=EXAMPLE_JSON, deleted=True)
 
     html = client.get("/").content.decode()
 
@@ -54,7 +53,7 @@ def test_the_run_button_posts_to_the_flows_run_url(client, flow):
 
 
 def test_a_disabled_flow_has_a_disabled_run_button(client):
-    Flow.objects.create(flow_name="off", flow_json=EXAMPLE, enabled=False)
+    Flow.objects.create(flow_name="off", flow_json=EXAMPLE_JSON, enabled=False)
 
     assert 'disabled title="Disabled flows cannot run"' in client.get("/").content.decode()
 
@@ -81,7 +80,9 @@ def test_the_overview_has_empty_states(client):
 
 
 def test_recent_runs_by_flow_returns_the_newest_few_of_each_flow(flow):
-    ids = {name: Flow.objects.create(flow_name=name, flow_json=EXAMPLE).pk for name in ("a", "b", "never")}
+    ids = {
+        name: Flow.objects.create(flow_name=name, flow_json=EXAMPLE_JSON).pk for name in ("a", "b", "never")
+    }
     a = [make_run("a") for _ in range(4)]
     b = [make_run("b")]
 
@@ -103,7 +104,7 @@ def test_recent_runs_by_flow_finds_runs_by_flow_id_whatever_name_they_ran_under(
 
 def make_flows(count: int) -> None:
     for i in range(count):
-        Flow.objects.create(flow_name=f"flow-{i:03}", flow_json=EXAMPLE)
+        Flow.objects.create(flow_name=f"flow-{i:03}", flow_json=EXAMPLE_JSON)
         make_run(f"flow-{i:03}")
         make_run(f"flow-{i:03}", status="failed")
 

@@ -4,17 +4,16 @@ import pytest
 
 from flows.editing import json_hash, record_revision
 from flows.models import Flow, FlowRevision
-
-from .conftest import EXAMPLE, definition, step
+from tests.factories import EXAMPLE_JSON, definition, step
 
 pytestmark = pytest.mark.django_db
 
-V2 = definition(step("step1", "second"), step("step2", "@step1.msg"))
-V3 = definition(step("step1", "third"))
+V2 = definition(step("step1", msg="second"), step("step2", msg="@step1.msg"))
+V3 = definition(step("step1", msg="third"))
 
 
 def test_a_save_records_a_revision_with_who_and_what(client, flow):
-    client.post("/flows/example/save/", {"flow_json": V2, "base": json_hash(EXAMPLE)})
+    client.post("/flows/example/save/", {"flow_json": V2, "base": json_hash(EXAMPLE_JSON)})
 
     revision = FlowRevision.objects.filter(note="edit").get()
     assert (revision.flow_id, revision.flow_name, revision.flow_json) == (flow.pk, "example", V2)
@@ -22,14 +21,14 @@ def test_a_save_records_a_revision_with_who_and_what(client, flow):
 
 
 def test_the_first_save_also_keeps_the_version_it_replaced(client, flow):
-    client.post("/flows/example/save/", {"flow_json": V2, "base": json_hash(EXAMPLE)})
+    client.post("/flows/example/save/", {"flow_json": V2, "base": json_hash(EXAMPLE_JSON)})
 
     original = FlowRevision.objects.get(note="original")
-    assert original.flow_json == EXAMPLE
+    assert original.flow_json == EXAMPLE_JSON
 
 
 def test_later_saves_record_one_revision_each(client, flow):
-    client.post("/flows/example/save/", {"flow_json": V2, "base": json_hash(EXAMPLE)})
+    client.post("/flows/example/save/", {"flow_json": V2, "base": json_hash(EXAMPLE_JSON)})
     client.post("/flows/example/save/", {"flow_json": V3, "base": json_hash(V2)})
 
     notes = list(FlowRevision.objects.order_by("id").values_list("note", flat=True))
@@ -38,7 +37,7 @@ def test_later_saves_record_one_revision_each(client, flow):
 
 def test_the_revision_list_marks_the_current_one(client, flow):
     old = record_revision(flow, V2, user="ann", note="edit")
-    current = record_revision(flow, EXAMPLE, user="bob", note="edit")
+    current = record_revision(flow, EXAMPLE_JSON, user="bob", note="edit")
 
     html = client.get("/flows/example/revisions/").content.decode()
 
@@ -49,7 +48,7 @@ def test_the_revision_list_marks_the_current_one(client, flow):
 
 def test_the_revision_list_pages_by_keyset(client, flow, monkeypatch):
     monkeypatch.setattr("flows.views.flows.REVISIONS_PAGE", 2)
-    revisions = [record_revision(flow, EXAMPLE, user="", note="edit") for _ in range(3)]
+    revisions = [record_revision(flow, EXAMPLE_JSON, user="", note="edit") for _ in range(3)]
 
     first = client.get("/flows/example/revisions/").content.decode()
     second = client.get(f"/flows/example/revisions/?before={revisions[1].pk}").content.decode()
@@ -69,8 +68,8 @@ def test_a_revision_shows_its_diff_against_the_current_definition(client, flow):
 
 
 def test_a_revision_of_another_flow_is_not_found(client, flow):
-    other = Flow.objects.create(flow_name="other", flow_json=EXAMPLE)
-    foreign = record_revision(other, EXAMPLE, user="", note="created")
+    other = Flow.objects.create(flow_name="other", flow_json=EXAMPLE_JSON)
+    foreign = record_revision(other, EXAMPLE_JSON, user="", note="created")
 
     assert client.get(f"/flows/example/revisions/{foreign.pk}/").status_code == 404
 
@@ -78,7 +77,7 @@ def test_a_revision_of_another_flow_is_not_found(client, flow):
 def test_restoring_a_revision_saves_it_as_a_new_revision(client, flow):
     old = record_revision(flow, V2, user="ann", note="edit")
 
-    response = client.post(f"/flows/example/revisions/{old.pk}/restore/", {"base": json_hash(EXAMPLE)})
+    response = client.post(f"/flows/example/revisions/{old.pk}/restore/", {"base": json_hash(EXAMPLE_JSON)})
 
     assert response.status_code == 302
     assert Flow.objects.get(pk=flow.pk).flow_json == V2
@@ -86,12 +85,12 @@ def test_restoring_a_revision_saves_it_as_a_new_revision(client, flow):
 
 
 def test_restoring_a_revision_that_is_invalid_today_is_refused(client, flow):
-    old = record_revision(flow, definition(step("s", "@missing")), user="", note="edit")
+    old = record_revision(flow, definition(step("s", msg="@missing")), user="", note="edit")
 
-    response = client.post(f"/flows/example/revisions/{old.pk}/restore/", {"base": json_hash(EXAMPLE)})
+    response = client.post(f"/flows/example/revisions/{old.pk}/restore/", {"base": json_hash(EXAMPLE_JSON)})
 
     assert response.status_code == 302
-    assert Flow.objects.get(pk=flow.pk).flow_json == EXAMPLE
+    assert Flow.objects.get(pk=flow.pk).flow_json == EXAMPLE_JSON
     assert "was not restored" in client.get(response["Location"]).content.decode()
 
 
@@ -99,13 +98,13 @@ def test_restoring_over_a_newer_save_is_refused(client, flow):
     old = record_revision(flow, V2, user="ann", note="edit")
     Flow.objects.filter(pk=flow.pk).update(flow_json=V3)
 
-    client.post(f"/flows/example/revisions/{old.pk}/restore/", {"base": json_hash(EXAMPLE)})
+    client.post(f"/flows/example/revisions/{old.pk}/restore/", {"base": json_hash(EXAMPLE_JSON)})
 
     assert Flow.objects.get(pk=flow.pk).flow_json == V3
 
 
 def test_creating_a_flow_records_its_first_revision(client):
-    client.post("/new-flow/", {"flow_name": "fresh", "flow_json": EXAMPLE})
+    client.post("/new-flow/", {"flow_name": "fresh", "flow_json": EXAMPLE_JSON})
 
     assert FlowRevision.objects.get().note == "created"
 
@@ -116,16 +115,20 @@ def test_an_admin_save_records_a_revision(admin_client, flow):
     )
 
     notes = list(FlowRevision.objects.order_by("id").values_list("note", "flow_json"))
-    assert notes == [("original", EXAMPLE), ("admin", V2)]
+    assert notes == [("original", EXAMPLE_JSON), ("admin", V2)]
 
 
 def test_an_admin_add_records_a_revision(admin_client):
-    admin_client.post("/admin/flows/flow/add/", {"flow_name": "added", "flow_json": EXAMPLE, "enabled": "on"})
+    admin_client.post(
+        "/admin/flows/flow/add/", {"flow_name": "added", "flow_json": EXAMPLE_JSON, "enabled": "on"}
+    )
 
     assert FlowRevision.objects.get().flow_name == "added"
 
 
 def test_an_admin_save_without_a_json_change_records_nothing(admin_client, flow):
-    admin_client.post(f"/admin/flows/flow/{flow.pk}/change/", {"flow_name": "example", "flow_json": EXAMPLE})
+    admin_client.post(
+        f"/admin/flows/flow/{flow.pk}/change/", {"flow_name": "example", "flow_json": EXAMPLE_JSON}
+    )
 
     assert not FlowRevision.objects.exists()

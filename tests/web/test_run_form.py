@@ -5,8 +5,7 @@ from django_tasks_db.models import DBTaskResult
 
 from flows.models import Flow
 from runner.models import Run
-
-from .conftest import EXAMPLE, definition, make_run, step
+from tests.factories import EXAMPLE_JSON, definition, make_run, step
 
 pytestmark = pytest.mark.django_db
 
@@ -95,7 +94,7 @@ def test_a_deleted_flow_cannot_run(client, flow):
 
 
 def test_an_invalid_flow_cannot_run(client):
-    Flow.objects.create(flow_name="example", flow_json=definition(step("s", "@nope")))
+    Flow.objects.create(flow_name="example", flow_json=definition(step("s", msg="@nope")))
 
     response = client.post("/flows/example/run/", {"input": ""})
 
@@ -183,7 +182,7 @@ def test_rerun_of_a_renamed_flow_runs_it_under_its_new_name(client, flow):
 def test_rerun_never_starts_a_new_flow_that_took_the_old_name(client, flow):
     old = make_run(status="failed")
     Flow.objects.filter(pk=flow.pk).update(flow_name="nightly", deleted=True)
-    Flow.objects.create(flow_name="example", flow_json=EXAMPLE)
+    Flow.objects.create(flow_name="example", flow_json=EXAMPLE_JSON)
 
     response = client.post(f"/runs/{old.pk}/rerun/")
 

@@ -8,8 +8,7 @@ from django.utils import timezone
 
 from flows.models import Flow
 from runner.models import RunStep
-
-from .conftest import EXAMPLE, definition, log, make_run, step
+from tests.factories import EXAMPLE_JSON, definition, log, make_run, step
 
 pytestmark = pytest.mark.django_db
 
@@ -140,7 +139,7 @@ def test_a_run_without_log_lines_says_so(client, flow):
 
 
 def test_the_definition_that_ran_is_compared_with_the_current_one(client, flow):
-    run = make_run(definition=definition(step("step1", "old text")))
+    run = make_run(definition=definition(step("step1", msg="old text")))
 
     html = client.get(f"/runs/{run.pk}/").content.decode()
 
@@ -149,7 +148,7 @@ def test_the_definition_that_ran_is_compared_with_the_current_one(client, flow):
 
 
 def test_an_unchanged_definition_says_so(client, flow):
-    run = make_run(definition=EXAMPLE)
+    run = make_run(definition=EXAMPLE_JSON)
 
     assert 'id="definition-unchanged"' in client.get(f"/runs/{run.pk}/").content.decode()
 
@@ -218,10 +217,96 @@ def test_a_run_of_a_renamed_flow_says_so_and_links_to_its_new_name(client, flow)
 def test_a_run_links_to_its_own_flow_not_to_a_new_flow_that_took_its_old_name(client, flow):
     run = make_run()
     Flow.objects.filter(pk=flow.pk).update(flow_name="nightly")
-    Flow.objects.create(flow_name="example", flow_json=definition(step("other")))
+    Flow.objects.create(flow_name="example", flow_json=definition(step("other", msg="hello")))
 
     html = client.get(f"/runs/{run.pk}/").content.decode()
 
     assert 'href="/flows/example/"' not in html
     assert 'href="/flows/nightly/"' in html
     assert 'id="definition-unchanged"' in html
+
+
+def test_the_run_page_appends_new_log_lines_by_cursor_apart_from_the_status_block(client, flow):
+    run = make_run(status="running")
+    first = log("first", logger=f"workflow.run.{run.pk}")
+    last = log("second", logger=f"workflow.run.{run.pk}")
+
+    html = client.get(f"/runs/{run.pk}/").content.decode()
+
+    assert f'hx-get="/runs/{run.pk}/logs/?after={last.pk}"' in html
+    assert 'hx-target="#log-rows" hx-swap="beforeend"' in html
+    assert html.index(f'data-id="{first.pk}"') < html.index(f'data-id="{last.pk}"')
+    # The lines are outside the block that the status poll replaces.
+    live = html[html.index('<div id="run-live"') : html.index('id="run-logs"')]
+    assert "log-row" not in live
+
+
+def test_the_status_poll_sends_no_log_lines(client, flow):
+    run = make_run(status="running")
+    log("msg=hello", logger=f"workflow.run.{run.pk}")
+
+    html = client.get(f"/runs/{run.pk}/status/", HTTP_HX_REQUEST="true").content.decode()
+
+    assert "msg=hello" not in html
+    assert 'id="run-status" data-status="running"' in html
+
+
+def test_the_log_poll_sends_only_the_newer_lines_oldest_first(client, flow):
+    run = make_run(status="running")
+    seen = log("already shown", logger=f"workflow.run.{run.pk}")
+    log("someone else's", logger="workflow.run.999")
+    newer = [log(f"line {i}", logger=f"workflow.run.{run.pk}") for i in range(3)]
+
+    response = client.get(f"/runs/{run.pk}/logs/?after={seen.pk}", HTTP_HX_REQUEST="true")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "already shown" not in html and "someone else" not in html and "<html" not in html
+    assert [html.index(f"line {i}") for i in range(3)] == sorted(html.index(f"line {i}") for i in range(3))
+    # The poller comes back out of band with the next cursor and goes on polling.
+    assert f'<tr id="log-poller" data-after="{newer[-1].pk}" hx-swap-oob="true"' in html
+    assert f'hx-get="/runs/{run.pk}/logs/?after={newer[-1].pk}" hx-trigger="every 1s"' in html
+
+
+def test_the_log_poll_takes_six_queries_however_many_lines(client, flow, django_assert_num_queries):
+    run = make_run(status="running")
+    for i in range(20):
+        log(f"line {i}", logger=f"workflow.run.{run.pk}")
+
+    # The session, the user, its permissions and its groups' (the access check), the run,
+    # and the lines: one query for all of them, the status block's queries not at all.
+    with django_assert_num_queries(6):
+        response = client.get(f"/runs/{run.pk}/logs/?after=0", HTTP_HX_REQUEST="true")
+
+    assert response.content.decode().count('class="log-row') == 20
+
+
+def test_the_log_poll_of_a_finished_run_stops_once_it_has_every_line(client, flow):
+    run = make_run(status="succeeded")
+    line = log("the last line", logger=f"workflow.run.{run.pk}")
+
+    html = client.get(f"/runs/{run.pk}/logs/?after=0", HTTP_HX_REQUEST="true").content.decode()
+
+    assert "the last line" in html
+    assert f'<tr id="log-poller" data-after="{line.pk}" hx-swap-oob="true"' in html
+    assert "hx-trigger" not in html
+
+
+def test_the_log_poll_sends_at_most_200_lines_and_goes_on_for_the_rest(client, flow):
+    run = make_run(status="succeeded")
+    lines = [log(f"line {i}", logger=f"workflow.run.{run.pk}") for i in range(201)]
+
+    html = client.get(f"/runs/{run.pk}/logs/?after=0", HTTP_HX_REQUEST="true").content.decode()
+
+    assert html.count('class="log-row') == 200
+    assert f'hx-get="/runs/{run.pk}/logs/?after={lines[199].pk}" hx-trigger="every 1s"' in html
+
+
+def test_the_log_poll_needs_a_cursor(client, flow):
+    run = make_run(status="running")
+
+    assert client.get(f"/runs/{run.pk}/logs/").status_code == 400
+    assert client.get(f"/runs/{run.pk}/logs/?after=x").status_code == 400
+    assert client.get(f"/runs/{run.pk}/logs/?after=-1").status_code == 400
+    assert client.get(f"/runs/{run.pk}/logs/?after={10**30}").status_code == 400
+    assert client.get("/runs/999/logs/?after=0").status_code == 404

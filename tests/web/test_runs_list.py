@@ -2,7 +2,7 @@
 
 import pytest
 
-from .conftest import make_run
+from tests.factories import make_run
 
 pytestmark = pytest.mark.django_db
 

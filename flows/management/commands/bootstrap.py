@@ -17,7 +17,7 @@ EXAMPLE_FLOW = {
 
 class Command(BaseCommand):
     help = (
-        "First-run data: the seed's example flow (when absent) and a first admin user "
+        "First-run data: the example flow `example` (when absent) and a first admin user "
         "(when there is no superuser). Safe to repeat."
     )
 

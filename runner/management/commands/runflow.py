@@ -1,4 +1,4 @@
-"""`manage.py runflow NAME`: run one flow now, in this process (SPEC R-1).
+"""`manage.py runflow NAME`: run one flow now, in this process (what cron calls).
 
 Exit codes: 0 succeeded, 1 the run failed, 2 it could not start.
 """
@@ -11,17 +11,19 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, connection
 
 from flows.models import Flow, SysLog
-from flows.validation import flow_diagnostics
-from runner import services
+from runner import dispatch, services
 from runner.engine import JSONNumberError, RunListener, parse_json
+from runner.inputs import InputError, parse_key_values
 from runner.log import setup_logging
 from runner.models import FlowGate, Run, RunStep
+from runner.validation import flow_diagnostics
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_START = 0, 1, 2
 
 
 def parse_input(pairs: list[str], input_json: str | None) -> dict:
-    """Run input from --input-json, then --input key=value pairs (JSON values when they parse)."""
+    """Run input from --input-json, then --input key=value pairs (runner.inputs' rule), which
+    override the keys of --input-json."""
     data: dict = {}
     if input_json is not None:
         try:
@@ -34,18 +36,10 @@ def parse_input(pairs: list[str], input_json: str | None) -> dict:
             raise services.CannotStart("--input-json is nested too deeply") from err
         if not isinstance(data, dict):
             raise services.CannotStart("--input-json must be a JSON object")
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise services.CannotStart(f"--input expects key=value, got {pair!r}")
-        try:
-            data[key] = parse_json(raw)
-        except JSONNumberError as err:
-            message = f"--input {key}: {err.msg}; quote the value to pass it as text"
-            raise services.CannotStart(message) from err
-        except (json.JSONDecodeError, RecursionError):
-            data[key] = raw
-    return data
+    try:
+        return data | parse_key_values(pairs)
+    except InputError as err:
+        raise services.CannotStart(f"--input {err}") from err
 
 
 class TerminalProgress(RunListener):
@@ -75,7 +69,7 @@ class Command(BaseCommand):
             action="append",
             default=[],
             metavar="KEY=VALUE",
-            help="run input; VALUE is parsed as JSON when it parses, else taken as a string (repeatable)",
+            help="run input (repeatable); KEY and VALUE are stripped; VALUE is JSON if it parses, else text",
         )
         parser.add_argument("--input-json", metavar="JSON", help="run input as one JSON object")
         parser.add_argument("--check", action="store_true", help="validate the flow only; run nothing")
@@ -128,9 +122,9 @@ class Command(BaseCommand):
             raise services.CannotStart(_database_problem(err)) from err
         if check:
             diagnostics = flow_diagnostics(flow.flow_json)
-            if any(d.severity == "error" for d in diagnostics):
+            if diagnostics:
                 raise services.CannotStart(f"flow {name!r} is invalid", diagnostics)
-            self.stdout.write(f"flow {name!r} is valid ({len(diagnostics)} warning(s))")
+            self.stdout.write(f"flow {name!r} is valid")
             return EXIT_OK
         request = {"input": run_input, "triggered_by": _os_user(), "concurrency": concurrency}
         try:
@@ -143,7 +137,7 @@ class Command(BaseCommand):
         # each CLI run marks those first, so a stale "running" never blocks skip_if_running.
         services.reap_lost_runs()
         if queue:
-            run = services.start_run(flow, trigger="cli", **request)
+            run = dispatch.start_run(flow, trigger="cli", **request)
             if as_json:
                 self._print_json(run.pk, name, run.status)
             else:
@@ -152,7 +146,7 @@ class Command(BaseCommand):
         run = services.create_run(flow, trigger="cli", **request)
         listeners = (TerminalProgress(self.stderr),) if not as_json and sys.stderr.isatty() else ()
         try:
-            run = services.execute_run(run.pk, listeners=listeners, watch=False)
+            run = services.execute_run(run.pk, listeners=listeners)
         except (SystemExit, KeyboardInterrupt) as err:
             # A procedure called sys.exit() or the user pressed Ctrl-C: the run is recorded
             # as failed ("interrupted"); this is a failed run, not one that could not start.

@@ -1,14 +1,50 @@
+"""Real processes started by tests (runflow, db_worker) against the test database."""
+
+import os
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
-import pytest
+from django.db import connection
 
-from tests.runs.conftest import ROOT, _procedure_packages, child_env, runflow  # noqa: F401 (fixtures)
-
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = "mod,tests.runs.procs"
 # Fast liveness for tests: a heartbeat every second, a run silent for 3 s is lost.
 LIVENESS = {"WORKFLOW_HEARTBEAT_SECONDS": "1", "WORKFLOW_WORKER_LOST_SECONDS": "3"}
+
+
+def database_url() -> str:
+    """The URL of the test database, for processes started by a test."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"mysql://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/{db['NAME']}"
+
+
+def child_env(tmp_path, **extra) -> dict:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "WORKFLOW_PROCEDURE_PACKAGES": PACKAGES,
+        "WORKFLOW_LOG_FILE": str(tmp_path / "workflow.log"),
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
+def run_manage(tmp_path, *args, **env: str) -> subprocess.CompletedProcess:
+    """`manage.py ARGS` in a child process against the test database."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=child_env(tmp_path, **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def wait_until(predicate, timeout: float = 60, message="condition"):
@@ -20,6 +56,21 @@ def wait_until(predicate, timeout: float = 60, message="condition"):
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         tick.wait(0.1)
     return value
+
+
+def assert_each_ran_exactly_once(run_ids: list[int], steps: int) -> None:
+    """What workers must leave behind: each run succeeded, with each step and log line once."""
+    from django.db.models import Count
+
+    from flows.models import SysLog
+    from runner.models import Run, RunStep
+
+    assert set(Run.objects.filter(pk__in=run_ids).values_list("status", flat=True)) == {"succeeded"}
+    per_run = RunStep.objects.filter(run_id__in=run_ids).values("run_id").annotate(n=Count("id"))
+    assert sorted(row["n"] for row in per_run) == [steps] * len(run_ids)
+    names = [f"workflow.run.{pk}" for pk in run_ids]
+    logged = SysLog.objects.filter(logger_name__in=names, message__startswith="msg=")
+    assert logged.count() == steps * len(run_ids)
 
 
 class Workers:
@@ -63,10 +114,3 @@ class Workers:
                 process.wait()
         for output in self.outputs:
             output.close()
-
-
-@pytest.fixture
-def workers(tmp_path):
-    pool = Workers(tmp_path)
-    yield pool
-    pool.stop()

@@ -8,7 +8,7 @@ MAX_LISTED = 100
 
 
 def flow_diagnostics(flow_json: str) -> list[Diagnostic]:
-    """Every diagnostic of a flow definition (no error ones when it can run).
+    """Every problem in a flow definition: none when it can run.
 
     The one validator behind the CLI, the admin form and the editor.
     """
@@ -20,7 +20,3 @@ def flow_analysis(flow_json: str) -> FlowAnalysis:
     """The editor's view of a definition: the first MAX_LISTED diagnostics, how many there
     are, and every step with its references (what the diagram draws)."""
     return analyse_flow(flow_json, packages=settings.WORKFLOW_PROCEDURE_PACKAGES, max_diagnostics=MAX_LISTED)
-
-
-def flow_errors(flow_json: str) -> list[Diagnostic]:
-    return [d for d in flow_diagnostics(flow_json) if d.severity == "error"]
