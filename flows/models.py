@@ -169,3 +169,20 @@ class FlowRevision(models.Model):
 
     def __str__(self) -> str:
         return f"revision {self.pk} of {self.flow_name}"
+
+
+class FlowDescription(models.Model):
+    """A flow's optional description: wf_flow has no such column and is never altered.
+
+    Keyed by flow id (a rename keeps it), as the revisions are.
+    """
+
+    MAX_LENGTH = 2000
+
+    flow_id = models.BigIntegerField(unique=True)
+    text = models.TextField(max_length=MAX_LENGTH, blank=True)
+    updated_by = models.CharField(max_length=150, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"description of flow {self.flow_id}"
