@@ -37,9 +37,11 @@ setup: install
 	@$(PY) manage.py create_wf_tables
 	@$(PY) manage.py bootstrap
 
-# The web server and one worker (runs from the web are executed by workers, never in a request).
+# The development server and one worker (runs from the web are executed by workers, never in
+# a request). DEBUG is on, so HOST must be this machine's own (loopback) address; production is
+# README.md, "Running in production".
 run: setup
-	@echo "Serving on http://$(HOST):$(PORT)/ with one worker (Ctrl-C stops both)"
+	@echo "Serving on http://$(HOST):$(PORT)/ (this machine only) with one worker; Ctrl-C stops both"
 	@scripts/serve $(HOST):$(PORT)
 
 test: install-dev

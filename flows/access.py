@@ -16,6 +16,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from flows.models import Flow
 from runner.models import Run
+from schedules.models import Schedule
 
 VIEW_FLOWS = "flows.view_flow"
 CHANGE_FLOWS = "flows.change_flow"
@@ -51,6 +52,14 @@ def get_run(request: HttpRequest, run_id: int, *perms: str) -> Run:
     if run is None:
         raise Http404(f"No run {run_id}.")
     return run
+
+
+def get_schedule(request: HttpRequest, schedule_id: int, *perms: str) -> Schedule:
+    check(request, VIEW_FLOWS, *perms)
+    schedule = Schedule.objects.filter(pk=schedule_id).first()
+    if schedule is None:
+        raise Http404(f"No schedule {schedule_id}.")
+    return schedule
 
 
 def login_required(view):

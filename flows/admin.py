@@ -1,9 +1,17 @@
 from django import forms
 from django.contrib import admin, messages
 
-from flows.editing import NameTaken, check_name_free, flow_version, lock_flow, record_revision
+from flows.editing import (
+    NameTaken,
+    check_name_free,
+    flow_version,
+    lock_flow,
+    record_event,
+    record_revision,
+    restore_flow,
+)
 from flows.forms import validate_flow_name
-from flows.models import Flow, FlowRevision, SysLog
+from flows.models import Flow, FlowEvent, FlowRevision, SysLog
 from runner.validation import flow_diagnostics
 from workflow_site.admin_base import ReadOnlyAdmin
 
@@ -82,6 +90,13 @@ class FlowAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return Flow.all_objects.all()
 
+    def get_actions(self, request, action_location=admin.ActionLocation.CHANGE_LIST):
+        # No bulk "Delete selected flows": its page promises a hard delete of the flows "and
+        # their related items". A flow is deleted one at a time, softly (delete_model).
+        actions = super().get_actions(request, action_location=action_location)
+        actions.pop("delete_selected", None)
+        return actions
+
     @admin.display(description="JSON")
     def json_state(self, flow: Flow) -> str:
         return "valid JSON" if flow.json_error is None else "invalid JSON"
@@ -95,19 +110,27 @@ class FlowAdmin(admin.ModelAdmin):
             if previous is not None and not FlowRevision.objects.filter(flow_id=obj.pk).exists():
                 record_revision(obj, previous, user="", note="original")
             record_revision(obj, obj.flow_json, user=request.user.get_username(), note="admin")
+        self._record_state_changes(request, obj, form, change)
 
-    # The stock delete view and "delete selected" action call these two: soft delete only.
+    def _record_state_changes(self, request, obj: Flow, form, change: bool) -> None:
+        # In the flow's history as the dashboard records them; Django's own log entry of this
+        # change (or deletion) is the admin's record.
+        if change and "enabled" in form.changed_data:
+            action = FlowEvent.Action.ENABLED if obj.enabled else FlowEvent.Action.DISABLED
+            record_event(obj, action, request.user, admin_log=False)
+        if change and "flow_name" in form.changed_data:
+            old_name = form.initial["flow_name"]
+            record_event(obj, FlowEvent.Action.RENAMED, request.user, previous_name=old_name, admin_log=False)
+
+    # The stock delete view calls this: soft delete only.
     def delete_model(self, request, obj: Flow) -> None:
         obj.soft_delete()
-
-    def delete_queryset(self, request, queryset) -> None:
-        for flow in queryset:
-            flow.soft_delete()
+        record_event(obj, FlowEvent.Action.DELETED, request.user, admin_log=False)
 
     @admin.action(description="Restore selected flows", permissions=["change"])
     def restore_selected(self, request, queryset):
         for flow in queryset:
-            flow.restore()
+            restore_flow(flow, by=request.user)  # Django logs no action: this records it for the admin too
         self.message_user(request, f"{len(queryset)} flow(s) restored.", messages.SUCCESS)
 
 
@@ -135,5 +158,5 @@ class SysLogAdmin(ReadOnlyAdmin):
 
 @admin.register(FlowRevision)
 class FlowRevisionAdmin(ReadOnlyAdmin):
-    list_display = ["id", "flow_name", "note", "saved_by", "saved_at"]
+    list_display = ["id", "flow_name", "number", "note", "saved_by", "saved_at"]
     search_fields = ["flow_name"]

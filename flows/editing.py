@@ -1,14 +1,17 @@
-"""Changing flow definitions from the dashboard: only valid JSON, no lost update, revisions."""
+"""Changing flows from the dashboard: only valid JSON, no lost update, revisions, and a
+history of who changed a flow's state (FlowEvent)."""
 
 import difflib
 import hashlib
 import json
 from dataclasses import dataclass
 
+from django.contrib.admin.models import CHANGE, DELETION, LogEntry
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from flows.models import Flow, FlowRevision
+from flows.models import Flow, FlowDescription, FlowEvent, FlowRevision
 from runner.validation import flow_diagnostics
 
 
@@ -102,7 +105,7 @@ def lock_flow(pk: int) -> Flow:
     return Flow.all_objects.select_for_update().get(pk=pk)
 
 
-def create_flow(name: str, text: str, *, user: str) -> Flow:
+def create_flow(name: str, text: str, *, user: str, description: str = "") -> Flow:
     errors = flow_diagnostics(text)
     if errors:
         raise InvalidDefinition(errors)
@@ -110,12 +113,14 @@ def create_flow(name: str, text: str, *, user: str) -> Flow:
         with transaction.atomic():
             flow = Flow.objects.create(flow_name=name, flow_json=text, enabled=True)
             record_revision(flow, text, user=user, note="created")
+            if description:
+                FlowDescription.objects.create(flow_id=flow.pk, text=description, updated_by=user)
     except IntegrityError as err:
         raise NameTaken(name) from err
     return flow
 
 
-def rename_flow(flow: Flow, new_name: str, *, user: str) -> Flow:
+def rename_flow(flow: Flow, new_name: str, *, by: AbstractBaseUser) -> Flow:
     """Give a flow (not deleted) a new name. Its runs, revisions and concurrency gate are keyed
     by its id and stay attached; a new flow may then take the old name and starts empty.
     NameTaken if another flow, deleted ones included, holds the name."""
@@ -124,23 +129,91 @@ def rename_flow(flow: Flow, new_name: str, *, user: str) -> Flow:
             current = Flow.objects.select_for_update().get(pk=flow.pk)
             check_name_free(new_name, exclude_pk=current.pk)
             Flow.all_objects.filter(pk=current.pk).update(flow_name=new_name, updated_at=timezone.now())
-            current.flow_name = new_name
-            # Who renamed it and when; the previous revision still holds the old name.
-            record_revision(current, current.flow_json, user=user, note="renamed")
+            old_name, current.flow_name = current.flow_name, new_name
+            record_event(current, FlowEvent.Action.RENAMED, by, previous_name=old_name)
     except IntegrityError as err:
         raise NameTaken(new_name) from err
     return current
 
 
 def record_revision(flow: Flow, text: str, *, user: str, note: str) -> FlowRevision:
-    return FlowRevision.objects.create(
-        flow_id=flow.pk, flow_name=flow.flow_name, flow_json=text, saved_by=user, note=note
+    """A new revision, numbered next in its flow. Callers hold the flow's row lock (lock_flow;
+    a flow inserted in the same transaction is locked by its insert), so two saves cannot
+    take the same number; the unique key (flow_id, number) would refuse the second."""
+    with transaction.atomic():
+        return FlowRevision.objects.create(
+            flow_id=flow.pk,
+            number=next_revision_number(flow.pk),
+            flow_name=flow.flow_name,
+            flow_json=text,
+            saved_by=user,
+            note=note,
+        )
+
+
+def next_revision_number(flow_id: int) -> int:
+    # A locking read sees the newest committed revision even in a transaction that reads an
+    # older snapshot (MySQL's REPEATABLE READ, when a deployment chooses it).
+    numbers = FlowRevision.objects.select_for_update().filter(flow_id=flow_id).order_by("-number")
+    return (numbers.values_list("number", flat=True).first() or 0) + 1
+
+
+def record_event(
+    flow: Flow, action: str, by: AbstractBaseUser, *, previous_name: str = "", admin_log: bool = True
+) -> FlowEvent:
+    """Record who changed the flow's state, in its history and (admin_log) in the admin's log,
+    whose "Recent actions" and the flow's admin history then show it. The admin passes
+    admin_log=False where Django logs the change itself. Called inside the change's own
+    transaction: the change and its record are written together or not at all."""
+    event = FlowEvent.objects.create(
+        flow_id=flow.pk,
+        flow_name=flow.flow_name,
+        previous_name=previous_name,
+        action=action,
+        by=by.get_username(),
     )
+    if admin_log and by.pk is not None:
+        flag = DELETION if action == FlowEvent.Action.DELETED else CHANGE
+        message = f"{event.summary.capitalize()}."
+        LogEntry.objects.log_actions(by.pk, [flow], flag, change_message=message, single_object=True)
+    return event
 
 
-def set_enabled(flow: Flow, enabled: bool) -> None:
-    flow.enabled = enabled
-    flow.save(update_fields=["enabled", "updated_at"])
+def set_enabled(flow: Flow, enabled: bool, *, by: AbstractBaseUser) -> None:
+    with transaction.atomic():
+        flow.enabled = enabled
+        flow.save(update_fields=["enabled", "updated_at"])
+        record_event(flow, FlowEvent.Action.ENABLED if enabled else FlowEvent.Action.DISABLED, by)
+
+
+def delete_flow(flow: Flow, *, by: AbstractBaseUser) -> None:
+    """A soft delete: the flow is hidden and cannot run; restore_flow brings it back."""
+    with transaction.atomic():
+        flow.soft_delete()
+        record_event(flow, FlowEvent.Action.DELETED, by)
+
+
+def restore_flow(flow: Flow, *, by: AbstractBaseUser) -> None:
+    with transaction.atomic():
+        flow.restore()
+        record_event(flow, FlowEvent.Action.RESTORED, by)
+
+
+def set_description(flow: Flow, text: str, *, by: AbstractBaseUser) -> bool:
+    """Store the flow's description (an empty text removes it); False when it was unchanged."""
+    text = clean_text(text).strip()
+    current = FlowDescription.objects.filter(flow_id=flow.pk).values_list("text", flat=True).first() or ""
+    if text == current:
+        return False
+    with transaction.atomic():
+        if text:
+            FlowDescription.objects.update_or_create(
+                flow_id=flow.pk, defaults={"text": text, "updated_by": by.get_username()}
+            )
+        else:
+            FlowDescription.objects.filter(flow_id=flow.pk).delete()
+        record_event(flow, FlowEvent.Action.DESCRIBED, by)
+    return True
 
 
 MAX_DIFF_CHARS = 200_000

@@ -10,7 +10,7 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 
 from flows.logsearch import EARLIEST, LATEST
-from flows.models import SysLog
+from flows.models import FlowDescription, SysLog
 from runner.engine import JSONNumberError, parse_json
 from runner.inputs import parse_key_values
 from runner.models import Run
@@ -61,6 +61,24 @@ def flow_name_field(**kwargs) -> forms.CharField:
     return forms.CharField(max_length=128, strip=True, validators=[validate_flow_name], **kwargs)
 
 
+class PlainTextField(forms.CharField):
+    # Browsers count a line break as one character against a textarea's maxlength and then
+    # submit it as CRLF: count it as the page did.
+    def to_python(self, value):
+        return super().to_python(value).replace("\r\n", "\n")
+
+
+def description_field(**attrs) -> forms.CharField:
+    # Optional and bounded; shown as text (escaped), never as HTML.
+    return PlainTextField(
+        required=False,
+        max_length=FlowDescription.MAX_LENGTH,
+        label="Description",
+        help_text=f"optional, up to {FlowDescription.MAX_LENGTH:,} characters of plain text",
+        widget=forms.Textarea(attrs={"rows": 3, **attrs}),
+    )
+
+
 class NewFlowForm(forms.Form):
     flow_name = flow_name_field(
         label="Name",
@@ -87,6 +105,11 @@ class NewFlowForm(forms.Form):
             }
         ),
     )
+    description = description_field()
+
+
+class FlowDescriptionForm(forms.Form):
+    description = description_field(id="description")
 
 
 class RenameFlowForm(forms.Form):
@@ -112,16 +135,68 @@ class RunInputForm(forms.Form):
     )
 
 
-class RunFilterForm(forms.Form):
+class LocalTimeRangeForm(forms.Form):
+    """From/To typed in the browser's time zone, as the pages show times, and kept within the
+    dates any zone can convert to UTC."""
+
+    since = forms.DateTimeField(
+        required=False, label="From", widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1})
+    )
+    until = forms.DateTimeField(
+        required=False, label="To", widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1})
+    )
+    # Filled in by static/js/workflow.js with the browser's zone; without JavaScript, UTC.
+    tz = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput(attrs={"data-tz": ""}))
+
+    def zone(self):
+        try:
+            return zoneinfo.ZoneInfo(self.data.get("tz") or "UTC")
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo("UTC")
+
+    def _aware(self, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=None)
+        if not EARLIEST <= value <= LATEST:
+            raise forms.ValidationError(
+                f"Dates must be between {EARLIEST.date()} and {LATEST.date()}.", code="date_range"
+            )
+        return timezone.make_aware(value, self.zone())
+
+    def clean_since(self):
+        return self._aware(self.cleaned_data.get("since"))
+
+    def clean_until(self):
+        return self._aware(self.cleaned_data.get("until"))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise forms.ValidationError(
+                f"{self['since'].label} must not be later than {self['until'].label}.", code="date_order"
+            )
+        return data
+
+
+# Who starts runs: the dashboard, `manage.py runflow` and the scheduler.
+RUN_TRIGGERS = ("web", "cli", "schedule")
+
+
+class RunFilterForm(LocalTimeRangeForm):
     flow = forms.ChoiceField(required=False, label="Flow")
     status = forms.ChoiceField(
         required=False,
         choices=[("", "any status")] + [(s, s) for s in Run.Status.values],
     )
+    trigger = forms.ChoiceField(
+        required=False, choices=[("", "any trigger")] + [(t, t) for t in RUN_TRIGGERS]
+    )
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, data, flow_names: list[str]):
         super().__init__(data)
+        self.fields["since"].label, self.fields["until"].label = "Queued from", "Queued until"
         choices = [("", "any flow")] + [(name, name) for name in flow_names]
         asked = data.get("flow", "")
         if asked and asked not in flow_names:
@@ -138,6 +213,7 @@ class LogFilterForm(forms.Form):
         required=False,
         max_length=255,
         label="Logger starts with",
+        help_text="“Logger starts with” is a prefix: workflow.run.1 also matches runs 10-19.",
         widget=forms.TextInput(attrs={"placeholder": "workflow.run", "size": 18}),
     )
     q = forms.CharField(
@@ -153,7 +229,14 @@ class LogFilterForm(forms.Form):
     # time as the page shows it; without JavaScript they are UTC.
     tz = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput(attrs={"data-tz": ""}))
     tail = forms.BooleanField(required=False, label="Live tail")
-    run = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    # One run's own lines: its logger and that logger's children, never run 10's for run 1.
+    run = forms.IntegerField(
+        required=False,
+        min_value=1,
+        label="Run",
+        help_text="“Run” shows one run's own lines (its logger and its children).",
+        widget=forms.NumberInput(attrs={"placeholder": "id", "class": "run-id"}),
+    )
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     after = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 

@@ -7,6 +7,8 @@ the search from where it stopped.
 """
 
 import functools
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,7 +16,7 @@ from django.db import DatabaseError
 from django.db.models import QuerySet
 
 from flows.models import SysLog
-from runner.log import run_logger_name
+from runner.log import RUN_LOGGER, run_logger_name
 
 LEVELS = {name: 10 * rank for rank, name in enumerate(SysLog.LEVELS, start=1)}
 # Spellings other writers of the legacy table use, ranked with their standard names.
@@ -25,6 +27,12 @@ PAGE_SIZE = 100
 # well under its 20 ms budget (benchmarks/logviewer.py); 50,000 took about 30 ms.
 WINDOW = 15_000
 TAIL_MAX = 200
+# A download (`/logs/download/`) is a series of bounded pages: at most this many lines, and
+# when filtered at most this many ids examined (100 windows, about a second of text search
+# on MariaDB). The file then ends with a line saying where it stopped.
+DOWNLOAD_MAX_LINES = 100_000
+DOWNLOAD_MAX_SEARCHED = 100 * WINDOW
+DOWNLOAD_PAGE_SIZE = 1_000
 # created_at is stamped before a batch is written, so ids and times may disagree a little;
 # a time bound moves the id bound by this much to be safe.
 TIME_SLACK_IDS = 1_000
@@ -108,9 +116,9 @@ class LogPage:
 
 
 @_reads_logs
-def search(filters: LogFilters, before: int | None = None) -> LogPage:
+def search(filters: LogFilters, before: int | None = None, page_size: int | None = None) -> LogPage:
     """One page of log lines, newest first, with id < before (the newest when before is None)."""
-    page_size = PAGE_SIZE
+    page_size = page_size or PAGE_SIZE
     top = before if before is not None else SysLog.objects.newest_id() + 1
     page = LogPage(newest=top - 1)
     floor = 1  # no matching line can have a lower id
@@ -138,6 +146,24 @@ def search(filters: LogFilters, before: int | None = None) -> LogPage:
         if low > floor and low > SysLog.objects.oldest_id():
             page.resume = low
     return page
+
+
+def download_pages(filters: LogFilters, before: int | None = None) -> Iterator[LogPage]:
+    """The pages of a download, newest first, each one bounded search, until the start of
+    the log, DOWNLOAD_MAX_LINES lines or (filtered) DOWNLOAD_MAX_SEARCHED ids examined.
+
+    The last page's `older` or `resume` is where a download that was cut would go on.
+    """
+    lines = searched = 0
+    while True:
+        page = search(filters, before, page_size=min(DOWNLOAD_PAGE_SIZE, DOWNLOAD_MAX_LINES - lines))
+        yield page
+        lines += len(page.rows)
+        searched += page.searched
+        before = page.older or page.resume
+        searched_enough = filters.active and searched >= DOWNLOAD_MAX_SEARCHED
+        if before is None or lines >= DOWNLOAD_MAX_LINES or searched_enough:
+            return
 
 
 @_reads_logs
@@ -189,3 +215,12 @@ def filters_from(data: dict) -> LogFilters:
         until=data.get("until"),
         run=data.get("run"),
     )
+
+
+_RUN_LOGGER = re.compile(rf"{re.escape(RUN_LOGGER)}\.([1-9][0-9]{{0,17}})(?:\.|$)")
+
+
+def run_id_of_logger(name: str) -> int | None:
+    """The run a logger belongs to (`workflow.run.13` and its children `workflow.run.13.*`)."""
+    found = _RUN_LOGGER.match(name)
+    return int(found.group(1)) if found else None

@@ -157,7 +157,11 @@ class FlowRevision(models.Model):
     and a row removed there by hand must not take its history with it.
     """
 
+    kind = "revision"  # beside FlowEvent in a flow's history
+
     flow_id = models.BigIntegerField()
+    # 1, 2, 3 ... within its flow: what pages, messages and URLs show (the id stays internal).
+    number = models.PositiveIntegerField()
     flow_name = models.CharField(max_length=128)
     flow_json = models.TextField()
     saved_by = models.CharField(max_length=150, blank=True)
@@ -165,10 +169,48 @@ class FlowRevision(models.Model):
     note = models.CharField(max_length=32, blank=True, help_text='"created", "edit", "restore", "admin", ...')
 
     class Meta:
-        indexes = [models.Index(fields=["flow_id", "-id"], name="flowrevision_recent")]
+        # Also the index of a flow's newest revisions (ORDER BY number DESC).
+        constraints = [models.UniqueConstraint(fields=["flow_id", "number"], name="flowrevision_number")]
 
     def __str__(self) -> str:
-        return f"revision {self.pk} of {self.flow_name}"
+        return f"revision {self.number} of {self.flow_name}"
+
+
+class FlowEvent(models.Model):
+    """Who changed a flow's state, and when: enabled, disabled, deleted, restored, renamed or
+    described. Changes of its definition are FlowRevisions; both make up its history."""
+
+    class Action(models.TextChoices):
+        # Labels as the history reads: "disabled by bob".
+        ENABLED = "enabled", "enabled"
+        DISABLED = "disabled", "disabled"
+        DELETED = "deleted", "deleted"
+        RESTORED = "restored", "restored"
+        RENAMED = "renamed", "renamed"
+        DESCRIBED = "described", "description changed"
+
+    kind = "event"
+
+    flow_id = models.BigIntegerField()
+    flow_name = models.CharField(
+        max_length=128, help_text="its name at the time (after a rename, the new one)"
+    )
+    previous_name = models.CharField(max_length=128, blank=True, help_text="a rename's old name")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    by = models.CharField(max_length=150, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["flow_id", "-id"], name="flowevent_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.summary} ({self.flow_name})"
+
+    @property
+    def summary(self) -> str:
+        if self.action == self.Action.RENAMED:
+            return f"renamed from {self.previous_name}"
+        return self.get_action_display()
 
 
 class FlowDescription(models.Model):

@@ -7,7 +7,7 @@ from django.templatetags.static import static
 from django.urls import path, register_converter
 from django.views.generic import RedirectView
 
-from flows.views import flows, logs, overview, runs
+from flows.views import flows, logs, overview, runs, schedules
 
 
 class FlowNameConverter:
@@ -38,6 +38,8 @@ urlpatterns = [
     path("flows/<flow:name>/", flows.flow_detail, name="wf-flow"),
     path("flows/<flow:name>/validate/", flows.flow_validate, name="wf-flow-validate"),
     path("flows/<flow:name>/save/", flows.flow_save, name="wf-flow-save"),
+    path("flows/<flow:name>/discard-draft/", flows.flow_discard_draft, name="wf-flow-discard-draft"),
+    path("flows/<flow:name>/description/", flows.flow_describe, name="wf-flow-describe"),
     path("flows/<flow:name>/enable/", flows.flow_set_enabled, {"enabled": True}, name="wf-flow-enable"),
     path("flows/<flow:name>/disable/", flows.flow_set_enabled, {"enabled": False}, name="wf-flow-disable"),
     path("flows/<flow:name>/delete/", flows.flow_delete, name="wf-flow-delete"),
@@ -45,9 +47,10 @@ urlpatterns = [
     path("flows/<flow:name>/rename/", flows.flow_rename, name="wf-flow-rename"),
     path("flows/<flow:name>/run/", flows.flow_run, name="wf-flow-run"),
     path("flows/<flow:name>/revisions/", flows.flow_revisions, name="wf-flow-revisions"),
-    path("flows/<flow:name>/revisions/<int:revision_id>/", flows.flow_revision, name="wf-flow-revision"),
+    # A revision's number within its flow (1, 2, 3 ...), not its global id.
+    path("flows/<flow:name>/revisions/<int:number>/", flows.flow_revision, name="wf-flow-revision"),
     path(
-        "flows/<flow:name>/revisions/<int:revision_id>/restore/",
+        "flows/<flow:name>/revisions/<int:number>/restore/",
         flows.flow_revision_restore,
         name="wf-flow-revision-restore",
     ),
@@ -55,8 +58,18 @@ urlpatterns = [
     path("runs/<int:run_id>/", runs.run_detail, name="wf-run"),
     path("runs/<int:run_id>/status/", runs.run_status, name="wf-run-status"),
     path("runs/<int:run_id>/logs/", runs.run_logs, name="wf-run-logs"),
+    path("runs/<int:run_id>/flow/", runs.run_flow, name="wf-run-flow"),
     path("runs/<int:run_id>/cancel/", runs.run_cancel, name="wf-run-cancel"),
     path("runs/<int:run_id>/rerun/", runs.run_rerun, name="wf-run-rerun"),
+    path("flows/<flow:name>/schedules/add/", schedules.schedule_add, name="wf-schedule-add"),
+    path("schedules/", schedules.schedule_list, name="wf-schedules"),
+    path("schedules/preview/", schedules.schedule_preview, name="wf-schedule-preview"),
+    # By id: a schedule belongs to its flow's id, whatever the flow is called now.
+    path("schedules/<int:schedule_id>/edit/", schedules.schedule_edit, name="wf-schedule-edit"),
+    path("schedules/<int:schedule_id>/pause/", schedules.schedule_pause, name="wf-schedule-pause"),
+    path("schedules/<int:schedule_id>/resume/", schedules.schedule_resume, name="wf-schedule-resume"),
+    path("schedules/<int:schedule_id>/remove/", schedules.schedule_remove, name="wf-schedule-remove"),
     path("logs/", logs.log_list, name="wf-logs"),
     path("logs/tail/", logs.log_tail, name="wf-logs-tail"),
+    path("logs/download/", logs.log_download, name="wf-logs-download"),
 ]

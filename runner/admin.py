@@ -1,11 +1,14 @@
-"""Run records in the Django admin: read-only, since only workers write them."""
+"""Run records and the database queue's tasks in the Django admin: read-only, since only
+workers write them."""
 
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from django_tasks_db.admin import DBTaskResultAdmin
+from django_tasks_db.models import DBTaskResult
 
 from runner.models import Run, RunStep
-from workflow_site.admin_base import ReadOnlyAdmin
+from workflow_site.admin_base import CappedCountPaginator, ReadOnlyAdmin
 
 
 class RunStepInline(admin.TabularInline):
@@ -43,3 +46,16 @@ class RunAdmin(ReadOnlyAdmin):
     @admin.display(description="traceback")
     def traceback_block(self, run: Run) -> str:
         return format_html("<pre>{}</pre>", run.traceback) if run.traceback else "—"
+
+
+# The library's admin is read-only already; it also counts the whole table and filters by
+# columns whose choices are a SELECT DISTINCT over it. The queue holds one row per run.
+admin.site.unregister(DBTaskResult)
+
+
+@admin.register(DBTaskResult)
+class TaskResultAdmin(DBTaskResultAdmin):
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    list_filter = ["status"]

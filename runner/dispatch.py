@@ -16,10 +16,11 @@ from runner.tasks import execute_run_task
 
 def start_run(flow, **kwargs) -> Run:
     """Create a queued run and hand it to the queue; a worker executes it, never the caller."""
-    return services.create_run(flow, **kwargs, on_created=_hand_over)
+    return services.create_run(flow, **kwargs, on_created=hand_over)
 
 
-def _hand_over(run: Run) -> None:
+def hand_over(run: Run) -> None:
+    """Give a run being created to the queue (the `on_created` of services.create_run)."""
     if settings.WORKFLOW_QUEUE == "db":
         # Same database, same transaction: the run and its task row commit together.
         enqueue_run(run.pk)

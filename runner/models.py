@@ -51,6 +51,8 @@ class Run(models.Model):
     input = models.JSONField(default=dict, blank=True)
     trigger = models.CharField(max_length=16)
     triggered_by = models.CharField(max_length=150, blank=True)
+    # The schedule that fired the run (trigger "schedule"); triggered_by names its cron.
+    schedule_id = models.BigIntegerField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status, default=Status.QUEUED)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -1,4 +1,5 @@
-"""The engine listener that keeps a run's record up to date, step by step."""
+"""The engine listeners of a run: its record kept up to date step by step, and its log
+lines named after the step that wrote them."""
 
 import logging
 
@@ -72,3 +73,33 @@ class RunRecorder(RunListener):
         except CONNECTION_ERRORS:
             drop_broken_connections()
             return False
+
+
+class StepLogger(logging.LoggerAdapter, RunListener):
+    """The logger the engine and its procedures get: while a step runs, each record goes
+    through the step's child of the run's logger, `workflow.run.<id>.<step name>`, so every
+    line says which step wrote it; before, between and after the steps, through the run's
+    logger. The engine also gets it as a listener: the step events move it along.
+
+    Step names hold no dot (the engine refuses them), so the part after the run's logger name
+    is the whole step name. The child is a run logger's child: never registered for the life
+    of the process.
+    """
+
+    def __init__(self, run_logger: logging.Logger) -> None:
+        super().__init__(run_logger)
+        self._current = run_logger
+
+    def step_started(self, run, step) -> None:
+        self._current = self.logger.getChild(step.name)
+
+    def step_finished(self, run, step, result, duration) -> None:
+        self._current = self.logger
+
+    def step_failed(self, run, step, error, duration) -> None:
+        self._current = self.logger
+
+    def log(self, level, msg, *args, **kwargs) -> None:
+        # One more frame to skip, so records still name the procedure that logged.
+        kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 1
+        self._current.log(level, msg, *args, **kwargs)

@@ -21,7 +21,7 @@ from runner.heartbeat import Heartbeat
 from runner.jsonsafe import MAX_DEPTH, depth_of, json_safe, storable_result, storable_text
 from runner.models import FlowGate, Run, RunStep
 from runner.reconnect import CONNECTION_ERRORS, call_until
-from runner.recording import RunRecorder
+from runner.recording import RunRecorder, StepLogger
 from runner.validation import flow_diagnostics
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def runnable_flow(name: str) -> Flow:
     flow = Flow.all_objects.filter(flow_name=name).first()
     if flow is None:
         raise CannotStart(f"flow {name!r} not found")
-    return _runnable(flow)
+    return ensure_runnable(flow)
 
 
 def runnable_flow_of(run: Run) -> Flow:
@@ -49,10 +49,11 @@ def runnable_flow_of(run: Run) -> Flow:
     flow = Flow.all_objects.filter(pk=run.flow_id).first() if run.flow_id is not None else None
     if flow is None:
         raise CannotStart(f"flow {run.flow_name!r} of run {run.pk} no longer exists")
-    return _runnable(flow)
+    return ensure_runnable(flow)
 
 
-def _runnable(flow: Flow) -> Flow:
+def ensure_runnable(flow: Flow) -> Flow:
+    """The flow itself when it may run now, else CannotStart saying why not."""
     if flow.deleted:
         raise CannotStart(f"flow {flow.flow_name!r} is deleted")
     if not flow.enabled:
@@ -67,6 +68,10 @@ MAX_INPUT_DEPTH = MAX_DEPTH - 2  # the input is stored, and also appears in the 
 class Skipped(CannotStart):
     """The flow is already queued or running and its policy is skip_if_running."""
 
+    def __init__(self, message: str, active_run_id: int) -> None:
+        super().__init__(message)
+        self.active_run_id = active_run_id
+
 
 def concurrency_policy(flow_name: str, requested: str | None = None) -> str:
     # The setting lists flow names: read with the flow's name at the time of the request.
@@ -77,6 +82,19 @@ def concurrency_policy(flow_name: str, requested: str | None = None) -> str:
     return "skip_if_running" if flow_name in settings.WORKFLOW_SKIP_IF_RUNNING else "allow"
 
 
+def input_problem(input: object) -> str | None:
+    """Why a run input cannot be stored and used, or None: the rule of every entry point."""
+    if not isinstance(input, dict):
+        return "the run input must be a JSON object"
+    if depth_of(input, MAX_INPUT_DEPTH + 1) > MAX_INPUT_DEPTH:
+        return f"the run input is nested deeper than {MAX_INPUT_DEPTH} levels"
+    if problem := engine.number_problem(input):
+        return f"the run input cannot be stored: {problem}"
+    if json_safe(input) != input:
+        return "the run input holds text that is not valid Unicode"
+    return None
+
+
 def create_run(
     flow: Flow,
     *,
@@ -84,6 +102,7 @@ def create_run(
     trigger: str,
     triggered_by: str,
     concurrency: str | None = None,
+    schedule_id: int | None = None,
     on_created: Callable[[Run], None] | None = None,
 ) -> Run:
     """A queued run record of the flow, after checking that it can run and may start now.
@@ -94,14 +113,8 @@ def create_run(
     errors = flow_diagnostics(flow.flow_json)
     if errors:
         raise CannotStart(f"flow {flow.flow_name!r} is invalid: {len(errors)} problem(s)", errors)
-    if not isinstance(input, dict):
-        raise CannotStart("the run input must be a JSON object")
-    if depth_of(input, MAX_INPUT_DEPTH + 1) > MAX_INPUT_DEPTH:
-        raise CannotStart(f"the run input is nested deeper than {MAX_INPUT_DEPTH} levels")
-    if problem := engine.number_problem(input):
-        raise CannotStart(f"the run input cannot be stored: {problem}")
-    if json_safe(input) != input:
-        raise CannotStart("the run input holds text that is not valid Unicode")
+    if problem := input_problem(input):
+        raise CannotStart(problem)
     policy = concurrency_policy(flow.flow_name, concurrency)
     if policy == "skip_if_running":
         ensure_gate(flow.pk)
@@ -113,7 +126,9 @@ def create_run(
             FlowGate.objects.select_for_update().get(flow_id=flow.pk)
             active = Run.objects.active().filter(flow_id=flow.pk).first()
             if active is not None:
-                raise Skipped(f"flow {flow.flow_name!r} is already {active.status} (run {active.pk})")
+                raise Skipped(
+                    f"flow {flow.flow_name!r} is already {active.status} (run {active.pk})", active.pk
+                )
         run = Run.objects.create(
             flow_id=flow.pk,
             flow_name=flow.flow_name,
@@ -121,6 +136,7 @@ def create_run(
             input=input,
             trigger=trigger,
             triggered_by=triggered_by,
+            schedule_id=schedule_id,
         )
         if on_created is not None:
             on_created(run)
@@ -262,15 +278,16 @@ def _run_engine(run: Run, recorder: RunRecorder, listeners: tuple) -> dict:
     definition, diagnostics = engine.validate_flow(run.definition, packages=packages)
     if definition is None:
         raise engine.FlowError("the definition is invalid: " + "; ".join(d.message for d in diagnostics))
+    steps_logger = StepLogger(runlog.run_logger(run.pk))
     with Heartbeat(run.pk):
         return engine.run_flow(
             definition,
-            logger=runlog.run_logger(run.pk),
+            logger=steps_logger,
             packages=packages,
             run_id=run.pk,
             flow_name=run.flow_name,
             input=run.input,
-            listeners=(recorder, *listeners),
+            listeners=(steps_logger, recorder, *listeners),
             should_cancel=recorder.should_cancel,
             max_result_nodes=settings.WORKFLOW_MAX_RESULT_NODES,
             max_result_bytes=settings.WORKFLOW_MAX_RESULT_BYTES,
@@ -284,7 +301,7 @@ def _finish(run: Run, context: dict, recorder: RunRecorder, first_log_id: int | 
     # After flush_logs() and outside a transaction: on MySQL a transaction's snapshot may
     # predate the writer's rows.
     name = runlog.run_logger_name(run.pk)
-    ids = _quietly(lambda: _log_rows().id_range(name, first_log_id))
+    ids = _quietly(lambda: _log_id_range(name, first_log_id))
     run.log_first_id, run.log_last_id = ids or (None, None)
     seconds = settings.WORKFLOW_RECORD_RETRY_SECONDS
     try:
@@ -293,6 +310,15 @@ def _finish(run: Run, context: dict, recorder: RunRecorder, first_log_id: int | 
         # The database stayed away: the run will be reaped as lost; its outcome is in our log.
         logger.error("run %s ended %s but could not be recorded: %s", run.pk, run.status, run.error)
         raise
+
+
+def _log_id_range(name: str, since: int | None) -> tuple[int | None, int | None]:
+    # The lines of the run's logger and of its steps' children: a failed step's error is the
+    # run's last line, and above the INFO level a step's line may well be its first.
+    ids = _log_rows().of_logger_tree(name).order_by("id").values_list("id", flat=True)
+    if since is not None:
+        ids = ids.filter(id__gt=since)
+    return ids.first(), ids.last()
 
 
 def _save_outcome(run: Run, recorder: RunRecorder) -> None:

@@ -83,10 +83,7 @@ def test_unicode_survives_a_round_trip():
 def test_deleting_from_the_admin_is_a_soft_delete(admin_client):
     flow = Flow.objects.create(flow_name="f", flow_json="{}")
 
-    response = admin_client.post(
-        "/admin/flows/flow/",
-        {"action": "delete_selected", "_selected_action": [flow.pk], "post": "yes"},
-    )
+    response = admin_client.post(f"/admin/flows/flow/{flow.pk}/delete/", {"post": "yes"})
 
     assert response.status_code == 302
     assert Flow.all_objects.get(pk=flow.pk).deleted is True

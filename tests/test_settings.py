@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+    environ = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS")}
     # Settings are what is checked here, not a database: an embedded one always exists.
     environ["DATABASE_URL"] = "sqlite:///:memory:"
     return subprocess.run(
@@ -50,6 +50,30 @@ def test_rejects_a_debug_value_other_than_true_or_false(value):
 
 def test_accepts_debug_true():
     result = manage("check", DEBUG="True")
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_debug_refuses_to_serve_a_host_other_than_this_machine():
+    result = manage("check", DEBUG="True", ALLOWED_HOSTS="localhost,flows.example.com")
+
+    assert result.returncode != 0
+    assert (
+        "DEBUG=True is for the development server on this machine, but ALLOWED_HOSTS names" in result.stderr
+    )
+    assert "['flows.example.com']: set DEBUG=False" in result.stderr
+
+
+def test_debug_serves_the_names_of_this_machine():
+    result = manage("check", DEBUG="True", ALLOWED_HOSTS="127.0.0.1,localhost,[::1]")
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_debug_off_serves_any_allowed_host():
+    key = secrets.token_urlsafe(50)
+
+    result = manage("check", DEBUG="False", SECRET_KEY=key, ALLOWED_HOSTS="flows.example.com")
 
     assert result.returncode == 0, result.stderr
 

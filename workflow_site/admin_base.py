@@ -1,4 +1,5 @@
-"""What every admin of a big table shares: read-only, only its filters' lookups, no COUNT(*).
+"""What the admin shares: the index's order, and for every admin of a big table read-only,
+only its filters' lookups and a bounded count.
 
 Runs, revisions and log lines are written by the system and grow without bound; their
 changelists must stay cheap whatever their size.
@@ -8,17 +9,57 @@ from django.contrib import admin
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
+# The admin index and its sidebar list the product's records first, then the accounts, then
+# the queue's plumbing (read-only); Django would sort the apps by name ("Workflows" last).
+APP_ORDER = ["flows", "runner", "schedules", "auth"]
+MODEL_ORDER = ["Flow", "FlowRevision", "FlowEvent", "SysLog", "Run"]
+PLUMBING = {"django_tasks_database": "Task queue internals (read-only)"}
 
-class FixedCountPaginator(Paginator):
-    """Never COUNT(*) a table of millions of rows: claim a fixed count of 100 pages.
 
-    Not more: the admin pages with OFFSET, and a link to page 10,000,000 would make the
-    database skip that many rows. Older rows are the dashboard's job (keyset pages).
+def product_first(app_list: list[dict]) -> list[dict]:
+    """The admin's app list in APP_ORDER, the plumbing last under a name saying what it is."""
+
+    def app_rank(app: dict) -> tuple[int, str]:
+        label = app["app_label"]
+        rank = APP_ORDER.index(label) if label in APP_ORDER else len(APP_ORDER) + (label in PLUMBING)
+        return rank, app["name"]
+
+    def model_rank(model: dict) -> tuple[int, str]:
+        name = model["object_name"]
+        return (MODEL_ORDER.index(name) if name in MODEL_ORDER else len(MODEL_ORDER)), model["name"]
+
+    ordered = []
+    for app in sorted(app_list, key=app_rank):
+        name = PLUMBING.get(app["app_label"], app["name"])
+        ordered.append({**app, "name": name, "models": sorted(app["models"], key=model_rank)})
+    return ordered
+
+
+class CappedCountPaginator(Paginator):
+    """Never COUNT(*) a table of millions of rows: count at most 100 pages' rows plus one.
+
+    One bounded query (`SELECT COUNT(*) FROM (SELECT id ... LIMIT 10001)`) reads no more
+    rows than the admin's last page would. A smaller table shows its real count and pages;
+    a bigger one shows "more than 10,000" and 100 pages. Not more: the admin pages with
+    OFFSET, and a link to page 10,000,000 would make the database skip that many rows.
+    Older rows are the dashboard's job (keyset pages).
     """
+
+    max_pages = 100
+
+    @cached_property
+    def _counted(self) -> int:
+        # Unordered: any 10,001 rows answer the question, by whichever index is cheapest.
+        return self.object_list.order_by()[: self.max_pages * self.per_page + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        """More rows than counted: templates/admin/pagination.html says "more than"."""
+        return self._counted > self.max_pages * self.per_page
 
     @cached_property
     def count(self) -> int:
-        return 100 * self.per_page
+        return min(self._counted, self.max_pages * self.per_page)
 
 
 class FilterLookupsOnly(admin.ModelAdmin):
@@ -48,9 +89,11 @@ class FilterLookupsOnly(admin.ModelAdmin):
 class ReadOnlyAdmin(FilterLookupsOnly):
     """For records only the system writes: logs, revisions, runs (big tables)."""
 
-    paginator = FixedCountPaginator
-    # The changelist would otherwise also count the whole table ("N total").
+    paginator = CappedCountPaginator
+    # The changelist would otherwise also count the whole table ("N total"), and facets
+    # (`?_facets`) every filter choice.
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     list_per_page = 100
 
     def has_add_permission(self, request, obj=None) -> bool:

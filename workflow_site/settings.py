@@ -66,6 +66,14 @@ if not SECRET_KEY:
     SECRET_KEY = _local_secret_key()
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost")
+# DEBUG pages show code, settings and every URL, so they are for this machine only: a site
+# that answers any other host name is a deployment, and a deployment runs with DEBUG off.
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
+if DEBUG and (remote := [host for host in ALLOWED_HOSTS if host not in LOCAL_HOSTS]):
+    raise ImproperlyConfigured(
+        f"DEBUG=True is for the development server on this machine, but ALLOWED_HOSTS names {remote}: "
+        "set DEBUG=False (and SECRET_KEY) to serve other hosts (README.md, 'Running in production')."
+    )
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
@@ -80,6 +88,7 @@ INSTALLED_APPS = [
     "runner",
     "django_tasks_db",
     "flows",
+    "schedules",
 ]
 
 MIDDLEWARE = [
@@ -227,6 +236,12 @@ if WORKFLOW_QUEUE not in ("db", "celery"):
     raise ImproperlyConfigured(f"WORKFLOW_QUEUE must be db or celery, got {WORKFLOW_QUEUE!r}")
 # Flows that must not overlap: a run request while one is queued or running is skipped.
 WORKFLOW_SKIP_IF_RUNNING = envlist("WORKFLOW_SKIP_IF_RUNNING", "")
+# Schedules: a tick handled later than this after its due time was missed (downtime) and
+# follows its schedule's catch-up policy. The scheduler sleeps at most WAKE seconds, so
+# edits are seen within that time, and reaps lost runs every REAP seconds.
+WORKFLOW_SCHEDULE_GRACE_SECONDS = envint("WORKFLOW_SCHEDULE_GRACE_SECONDS", 60)
+WORKFLOW_SCHEDULER_WAKE_SECONDS = envint("WORKFLOW_SCHEDULER_WAKE_SECONDS", 10)
+WORKFLOW_SCHEDULER_REAP_SECONDS = envint("WORKFLOW_SCHEDULER_REAP_SECONDS", 5)
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "workflow")

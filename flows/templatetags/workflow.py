@@ -4,8 +4,11 @@ import json
 from datetime import UTC, datetime
 
 from django import template
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+
+from flows.logsearch import run_id_of_logger
 
 register = template.Library()
 
@@ -34,6 +37,31 @@ def ts(value: datetime | None) -> str:
         utc.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         text,
         text,
+    )
+
+
+@register.filter
+def ts_ms(value: datetime) -> str:
+    """A log line's time to the millisecond, with its zone: UTC here, the viewer's zone and
+    offset once static/js/workflow.js has rewritten it (`2025-03-01 13:00:00.123 +01:00`)."""
+    utc = value.astimezone(UTC)
+    text = f"{utc:%Y-%m-%d %H:%M:%S}.{utc.microsecond // 1000:03d}"
+    return format_html(
+        '<time class="ts-ms" datetime="{}" title="{} UTC">{} UTC</time>',
+        utc.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        text,
+        text,
+    )
+
+
+@register.simple_tag
+def logger(name: str) -> str:
+    """A logger's name; a run logger's (`workflow.run.13`, `workflow.run.13.http`) links to its run."""
+    run_id = run_id_of_logger(name)
+    if run_id is None:
+        return name
+    return format_html(
+        '<a href="{}" title="the page of run {}">{}</a>', reverse("wf-run", args=[run_id]), run_id, name
     )
 
 

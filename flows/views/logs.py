@@ -1,13 +1,29 @@
-"""The wf_syslog viewer: newest first, filters, keyset pages, bounded searches, live tail."""
+"""The wf_syslog viewer: newest first, filters, keyset pages, bounded searches, live tail,
+and the download of a filtered view as text."""
 
-from django.http import HttpRequest, HttpResponse
+from collections.abc import Iterator
+from datetime import tzinfo
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from flows import access
 from flows.access import login_required
 from flows.forms import LogFilterForm
-from flows.logsearch import LogPage, LogsUnavailable, filters_from, search, tail
+from flows.logsearch import (
+    DOWNLOAD_MAX_LINES,
+    LogPage,
+    LogsUnavailable,
+    download_pages,
+    filters_from,
+    search,
+    tail,
+)
+from flows.models import SysLog
+from runner.log.formatting import one_line
 
 FILTER_KEYS = ("level", "logger", "q", "since", "until", "tz", "run")
 
@@ -63,3 +79,57 @@ def log_tail(request: HttpRequest) -> HttpResponse:
         "logs_unavailable": unavailable,
     }
     return render(request, "logs/logs.html#tail", context)
+
+
+@login_required
+@require_GET
+def log_download(request: HttpRequest) -> HttpResponse:
+    access.check(request, access.VIEW_LOGS)
+    form = LogFilterForm(request.GET)
+    if not form.is_valid():
+        return HttpResponse(f"Bad filter: {form.errors.as_text()}", status=400, content_type="text/plain")
+    pages = download_pages(filters_from(form.cleaned_data), before=form.cleaned_data["before"])
+    try:
+        # The first page is read before answering: a table that cannot be read is a 503
+        # with its reason, not a file that stops after its first line.
+        first = next(pages)
+    except LogsUnavailable as err:
+        return HttpResponse(f"The log table is unavailable: {err}", status=503, content_type="text/plain")
+    lines = _download_lines(first, pages, form.zone(), _filter_query(request), request.path)
+    response = StreamingHttpResponse(lines, content_type="text/plain; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="workflow-logs-{stamp}.txt"'
+    return response
+
+
+def _download_lines(
+    first: LogPage, rest: Iterator[LogPage], zone: tzinfo, filters: dict, path: str
+) -> Iterator[str]:
+    described = one_line(" ".join(f"{key}={value}" for key, value in filters.items()))
+    yield f"# wf_syslog lines, newest first; times in {zone}; filters: {described or 'none'}\n"
+    page, count = first, 0
+    try:
+        while page is not None:
+            yield "".join(_file_line(row, zone) for row in page.rows)
+            count += len(page.rows)
+            last, page = page, next(rest, None)
+    except LogsUnavailable as err:
+        yield f"# Stopped after {count:,} lines: the log table became unavailable: {err}\n"
+        return
+    cursor = last.older or last.resume
+    if cursor is None:
+        return
+    if count >= DOWNLOAD_MAX_LINES:
+        yield f"# Cut at {count:,} lines, the most one download holds. "
+    else:
+        low, high = last.searched_from, first.searched_to
+        yield f"# Searched {high - low + 1:,} ids ({low}-{high}), the most one download examines. "
+    yield f"Older lines: {path}?{urlencode({**filters, 'before': cursor})}\n"
+
+
+def _file_line(row: SysLog, zone: tzinfo) -> str:
+    """The log file's line (runner/log/formatting.py) with the logger in place of the
+    module and function, which wf_syslog does not keep: one record, one line."""
+    when = row.created_at.astimezone(zone)
+    stamp = f"{when:%Y-%m-%d %H:%M:%S}.{when.microsecond // 1000:03d}"
+    return f"{stamp} {row.level} {row.logger_name} {one_line(row.message)}\n"

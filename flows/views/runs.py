@@ -1,10 +1,12 @@
 """Run history, the live run page, cancel and re-run."""
 
 import json
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -15,6 +17,7 @@ from flows.forms import RunFilterForm
 from flows.logsearch import LogsUnavailable, run_lines
 from flows.models import Flow
 from runner.dispatch import start_run
+from runner.log import run_logger_name
 from runner.models import Run
 from runner.services import CannotStart, request_cancel, runnable_flow_of
 
@@ -29,26 +32,65 @@ def run_list(request: HttpRequest) -> HttpResponse:
     access.check(request, access.VIEW_FLOWS)
     flow_names = list(Flow.all_objects.order_by("flow_name").values_list("flow_name", flat=True))
     form = RunFilterForm(request.GET, flow_names)
-    runs = Run.objects.listing()
-    if form.is_valid():
-        data = form.cleaned_data
-        if data["flow"]:
-            # The runs of the flow called that now, whatever it was called when they ran;
-            # by name only for a flow no longer in wf_flow.
-            flow_id = Flow.all_objects.filter(flow_name=data["flow"]).values_list("pk", flat=True).first()
-            runs = (
-                runs.filter(flow_id=flow_id) if flow_id is not None else runs.filter(flow_name=data["flow"])
-            )
-        if data["status"]:
-            runs = runs.filter(status=data["status"])
-        if data["before"]:
-            runs = runs.filter(id__lt=data["before"])
-    else:
-        runs = runs.none()
+    runs = _filtered_runs(form.cleaned_data) if form.is_valid() else Run.objects.none()
     runs = list(runs[: RUNS_PAGE + 1])
     older = runs[RUNS_PAGE - 1].pk if len(runs) > RUNS_PAGE else None
-    context = {"form": form, "runs": runs[:RUNS_PAGE], "older": older}
+    runs = with_elapsed(runs[:RUNS_PAGE])
+    context = {
+        "form": form,
+        "runs": runs,
+        "older": older,
+        # While a run shown is queued or running, the list polls itself.
+        "live": any(run.status in Run.ACTIVE for run in runs),
+    }
+    if request.htmx:
+        return render(request, "runs/runs.html#run_list", context)
     return render(request, "runs/runs.html", {**context, "section": "runs"})
+
+
+def _filtered_runs(data: dict):
+    runs = Run.objects.listing()
+    if data["flow"]:
+        # The runs of the flow called that now, whatever it was called when they ran;
+        # by name only for a flow no longer in wf_flow.
+        flow_id = Flow.all_objects.filter(flow_name=data["flow"]).values_list("pk", flat=True).first()
+        runs = runs.filter(flow_id=flow_id) if flow_id is not None else runs.filter(flow_name=data["flow"])
+    if data["status"]:
+        runs = runs.filter(status=data["status"])
+    if data["trigger"]:
+        runs = runs.filter(trigger=data["trigger"])
+    if data["since"]:
+        runs = runs.filter(created_at__gte=data["since"])
+    if data["until"]:
+        runs = runs.filter(created_at__lte=data["until"])
+    if data["before"]:
+        runs = runs.filter(id__lt=data["before"])
+    return runs
+
+
+def with_elapsed(runs: list[Run]) -> list[Run]:
+    """The runs, each running one with `elapsed`, its seconds so far: what a runs table
+    (runs/_table.html) shows as its duration until it has one."""
+    now = timezone.now()
+    for run in runs:
+        if run.status == Run.Status.RUNNING and run.started_at is not None:
+            run.elapsed = max((now - run.started_at).total_seconds(), 0)
+    return runs
+
+
+@login_required
+@require_GET
+def run_flow(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The page of a run's flow, found by id under its current name: the runs tables link
+    here, so they need not look up every flow's name. A flow no longer in wf_flow leaves its
+    runs: the runs list filtered by its name, unless another flow has taken that name."""
+    run = access.get_run(request, run_id)
+    current = Flow.all_objects.filter(pk=run.flow_id).first() if run.flow_id is not None else None
+    if current is not None:
+        return redirect("wf-flow", name=current.flow_name)
+    if Flow.all_objects.filter(flow_name=run.flow_name).exists():
+        return redirect("wf-run", run_id=run.pk)  # it says what became of the flow
+    return redirect(reverse("wf-runs") + "?" + urlencode({"flow": run.flow_name}))
 
 
 def _timeline(run: Run, steps: list) -> list[dict]:
@@ -98,13 +140,22 @@ def _status_context(run: Run, request: HttpRequest) -> dict:
     }
 
 
+def _with_steps(run: Run, lines: list) -> list:
+    """The lines, each with the step that wrote it (`step`): the name its logger has below the
+    run's, `workflow.run.<id>.<step>`; empty for the run's own lines."""
+    prefix = run_logger_name(run.pk) + "."
+    for line in lines:
+        line.step = line.logger_name.removeprefix(prefix) if line.logger_name.startswith(prefix) else ""
+    return lines
+
+
 def _log_context(run: Run, lines: list, after: int, more: bool, unavailable: str | None) -> dict:
     """The log poller: its cursor, and whether to go on polling. The worker writes a run's
     last lines before it records the end, so once a read sees the run finished, lines read
     after that are all there are."""
     return {
         "run": run,
-        "log_lines": lines,
+        "log_lines": _with_steps(run, lines),
         "after": lines[-1].id if lines else after,
         "logs_unavailable": unavailable,
         # While the table is unavailable the poller keeps its cursor and tries again.
@@ -135,9 +186,18 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "current": current,
         "diff": diff,
         "reformatted": reformatted,
+        "messages": _messages_but_confirmations(request),
         "section": "runs",
     }
     return render(request, "runs/run.html", context)
+
+
+def _messages_but_confirmations(request: HttpRequest) -> list:
+    """The messages to show above a run: all but the success messages. Only starting a run,
+    re-running and cancelling lead here with one, and the status block says the same and
+    keeps it current, where a "Run 4 is queued" banner would stay above a run that has since
+    failed. Reading them consumes them all; errors and notes stay on the page."""
+    return [message for message in messages.get_messages(request) if message.level != messages.SUCCESS]
 
 
 @login_required

@@ -18,6 +18,7 @@ decisions (what reaches wf_syslog, a full queue, a database that is down).
 """
 
 import atexit
+import contextlib
 import logging
 import sys
 import threading
@@ -34,6 +35,7 @@ from runner.log.pipeline import ConsoleHandler, LogPipeline, SharedRotatingFileH
 __all__ = [
     "LOG_FORMAT",
     "attach_database_handler",
+    "console_threshold",
     "flush_logs",
     "log_database",
     "run_logger",
@@ -107,6 +109,25 @@ def flush_logs(timeout: float = 10.0) -> bool:
     wf_syslog. False at the timeout, or at once while the database is unreachable."""
     pipeline = _pipeline
     return True if pipeline is None else pipeline.drain(timeout)
+
+
+@contextlib.contextmanager
+def console_threshold(level: int):
+    """While the block runs, the console writes only records at `level` and above; the file
+    and wf_syslog still get every record at its level.
+
+    For a command that shows its own progress on a terminal (runflow), which the per-step
+    lines of the log would repeat. The level applies when the listener thread writes a record:
+    flush_logs() before the block ends keeps the block's records under it.
+    """
+    with _lock:
+        console = next(output for output in _setup().outputs if isinstance(output, ConsoleHandler))
+    previous = console.level
+    console.setLevel(level)
+    try:
+        yield
+    finally:
+        console.setLevel(previous)
 
 
 def log_database() -> str:

@@ -25,6 +25,11 @@ def cut(text: str, limit: int) -> str:
     return f"{text[:limit]}... [cut {len(text) - limit:,} characters]"
 
 
+def one_line(text: str) -> str:
+    """text with what could end a line or drive a terminal escaped, as the log file writes it."""
+    return _escaped(text, _IN_LINE, _ESCAPES)
+
+
 def _escaped(text: str, found: re.Pattern, escapes: dict[int, str]) -> str:
     return text.translate(escapes) if found.search(text) else text
 

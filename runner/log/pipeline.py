@@ -29,9 +29,17 @@ class _BatchOutput:
                 self.handle(record)
 
 
+# On a terminal: back to the start of the line and clear it (ANSI "erase in line").
+CLEAR_LINE = "\r\x1b[K"
+
+
 class ConsoleHandler(_BatchOutput, logging.StreamHandler):
     """Writes to whatever sys.stderr is when the records arrive (as the standard library's
-    last-resort handler does), so a redirected or captured stderr is honoured."""
+    last-resort handler does), so a redirected or captured stderr is honoured.
+
+    Its level is 0 (every record) unless a command showing its own progress raises it
+    (runner.log.console_threshold); the file and wf_syslog never depend on it.
+    """
 
     def __init__(self) -> None:
         logging.Handler.__init__(self)
@@ -40,10 +48,25 @@ class ConsoleHandler(_BatchOutput, logging.StreamHandler):
     def stream(self):
         return sys.stderr
 
+    def emit_batch(self, records: list[logging.LogRecord]) -> None:
+        # The pipeline hands whole batches over, past Logger.callHandlers' level check.
+        shown = [record for record in records if record.levelno >= self.level]
+        if shown:
+            super().emit_batch(shown)
+
     def write_lines(self, lines: list[str]) -> None:
         with self.lock:
+            if _is_terminal(self.stream):
+                # A progress line left open by a command (runflow's running step) is
+                # replaced by the log lines instead of running into them.
+                lines = [CLEAR_LINE, *lines]
             self.stream.write("".join(lines))
             self.stream.flush()
+
+
+def _is_terminal(stream) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return isatty is not None and isatty()
 
 
 class SharedRotatingFileHandler(_BatchOutput, RotatingFileHandler):

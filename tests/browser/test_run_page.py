@@ -59,6 +59,7 @@ def test_a_cancelled_run_stops_after_its_running_step_and_never_starts_the_next(
     land_on_run_page(page, live_server, "slow")
     expect(step_row(page, "hold")).to_have_attribute("data-status", "running", timeout=WORKER_TIMEOUT)
 
+    page.once("dialog", lambda dialog: dialog.accept())
     page.click("#cancel-run")
     expect(page.locator("#cancel-requested")).to_be_visible()
     release.touch()
@@ -99,4 +100,61 @@ def test_an_unfolded_log_message_stays_unfolded_while_new_lines_arrive(
     ids = [int(i) for i in rows.evaluate_all("rows => rows.map(r => r.dataset.id)")]
     assert ids == sorted(set(ids))  # each line once, in order
     expect(page.locator("#log-poller[hx-get]")).to_have_count(0)  # the polling stopped
+    assert page.evaluate("window.landedOnRunPage") is True
+
+
+def test_a_run_that_failed_shows_no_queued_banner_and_numbers_its_steps_from_one(
+    operator_page: Page, live_server, workers
+):
+    page = operator_page
+    make_flow("doomed", step("first", "echo", "Testing", text="ok"), step("second", "boom", "Testing"))
+    land_on_run_page(page, live_server, "doomed")
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "queued")
+
+    workers.db(1)
+
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "failed", timeout=WORKER_TIMEOUT)
+    expect(page.locator("#messages")).to_have_count(0)
+    expect(page.get_by_text("is queued")).to_have_count(0)
+    expect(step_row(page, "first").locator(".tl-name")).to_have_text("1. first")
+    expect(step_row(page, "second").locator(".tl-name")).to_have_text("2. second")
+    assert page.evaluate("window.landedOnRunPage") is True
+
+
+def test_dismissing_the_cancel_confirmation_leaves_the_run_alone(operator_page: Page, live_server):
+    page = operator_page
+    make_flow("example", *EXAMPLE)
+    land_on_run_page(page, live_server, "example")
+    expect(page.locator("#cancel-run")).to_have_text("⊘ Cancel run (it will not start)")
+
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.click("#cancel-run")
+
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "queued")
+    assert page.evaluate("window.landedOnRunPage") is True
+    assert Run.objects.get().cancel_requested is False
+
+
+def test_debug_lines_stay_hidden_while_new_lines_arrive_and_each_line_names_its_step(
+    operator_page: Page, live_server, workers
+):
+    page = operator_page
+    make_flow("example", *EXAMPLE)
+    land_on_run_page(page, live_server, "example")
+    page.check("#hide-debug")
+
+    workers.db(1)
+
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "succeeded", timeout=WORKER_TIMEOUT)
+    expect(page.locator("#log-poller[hx-get]")).to_have_count(0)  # every line is in
+    hello = page.locator("#log-rows tr", has_text="msg=hello").first
+    expect(hello).to_be_visible()
+    expect(hello.locator(".log-step")).to_have_text("step1")
+    debug = page.locator("#log-rows tr.log-debug")
+    assert debug.count() > 0  # the engine's "step ... started" lines, at the default level
+    expect(debug.filter(visible=True)).to_have_count(0)
+
+    page.uncheck("#hide-debug")
+
+    expect(debug.first).to_be_visible()
     assert page.evaluate("window.landedOnRunPage") is True

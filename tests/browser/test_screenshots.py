@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect
 from flows.models import Flow, SysLog
 from runner import dispatch
 from runner.models import Run, RunStep
+from schedules import editing
 from tests.browser.conftest import log_in
 from tests.factories import EXAMPLE, make_flow, step
 from tests.processes import ROOT
@@ -119,7 +120,7 @@ def spread_over_the_day(minutes_apart: int = 47) -> None:
         RunStep.objects.filter(run_id=run_id).update(started_at=F("started_at") - shift)
     shift = shifts[runs[0].pk] + timedelta(minutes=minutes_apart)
     for line in SysLog.objects.order_by("id"):
-        run_id = line.logger_name.removeprefix("workflow.run.")
+        run_id = line.logger_name.removeprefix("workflow.run.").split(".")[0]
         shift = shifts.get(int(run_id), shift) if run_id.isdigit() else shift
         SysLog.objects.filter(pk=line.pk).update(created_at=line.created_at - shift)
     now = timezone.now()
@@ -137,6 +138,11 @@ def test_take_the_documentation_screenshots(page: Page, browser, live_server, op
     seed_runs(flows, workers)
     spread_over_the_day()
     report_run = Run.objects.filter(flow_name="nightly-report", status="succeeded").latest("id")
+    editing.create(flows["nightly-report"], cron_text="30 2 * * *", tz_name="Europe/Berlin", note="after the ETL")
+    editing.create(flows["nightly-report"], cron_text="@hourly", tz_name="UTC", catch_up="once")
+
+    page.goto(f"{live_server.url}/admin/login/?next=/")
+    shoot(page, "login.png", full_page=False)
     log_in(page.context, live_server, operator)
 
     page.goto(live_server.url + "/")
@@ -154,6 +160,13 @@ def test_take_the_documentation_screenshots(page: Page, browser, live_server, op
 
     page.goto(f"{live_server.url}/logs/")
     shoot(page, "logs.png", full_page=False)
+
+    page.goto(f"{live_server.url}/schedules/")
+    shoot(page, "schedules.png")
+
+    page.goto(f"{live_server.url}/flows/nightly-report/#schedules")
+    page.locator("#schedules").scroll_into_view_if_needed()
+    shoot(page, "flow-schedules.png", full_page=False)
 
     with browser.new_context(
         viewport=MOBILE, is_mobile=True, has_touch=True, timezone_id="Europe/Paris"

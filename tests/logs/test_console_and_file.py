@@ -1,8 +1,9 @@
+import io
 import logging
 import re
 
-from runner.log import flush_logs, setup_logging
-from runner.log.pipeline import LogPipeline, SharedRotatingFileHandler
+from runner.log import console_threshold, flush_logs, setup_logging
+from runner.log.pipeline import CLEAR_LINE, LogPipeline, SharedRotatingFileHandler
 from tests.logs.conftest import Collect, log_lines
 
 # The framework's example line, 2025-12-19 08:39:02.002 DEBUG Flow execFlow start, as a pattern.
@@ -68,6 +69,52 @@ def test_the_level_setting_applies(log_file, settings):
     assert [line.split(" ", 5)[-1] for line in log_lines(log_file)] == ["shown"]
 
 
+def test_a_console_threshold_keeps_lower_records_off_the_console_only(log_file, capsys):
+    setup_logging()
+
+    with console_threshold(logging.WARNING):
+        logging.getLogger("workflow.test").info("step details")
+        logging.getLogger("workflow.test").warning("disk almost full")
+        assert flush_logs()
+
+    err = capsys.readouterr().err
+    assert "disk almost full" in err
+    assert "step details" not in err
+    assert [line.split(" ", 5)[-1] for line in log_lines(log_file)] == ["step details", "disk almost full"]
+
+
+def test_the_console_shows_every_record_again_after_the_threshold_block(log_file, capsys):
+    setup_logging()
+    with console_threshold(logging.WARNING):
+        pass
+
+    logging.getLogger("workflow.test").debug("shown")
+
+    assert flush_logs()
+    assert "shown" in capsys.readouterr().err
+
+
+def test_on_a_terminal_console_lines_replace_an_open_progress_line(log_file, monkeypatch):
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    setup_logging()
+
+    logging.getLogger("workflow.test").warning("disk almost full")
+
+    assert flush_logs()
+    assert terminal.getvalue().startswith(CLEAR_LINE)
+    assert terminal.getvalue().endswith(" disk almost full\n")
+
+
+def test_off_a_terminal_console_lines_have_no_control_characters(log_file, capsys):
+    setup_logging()
+
+    logging.getLogger("workflow.test").warning("disk almost full")
+
+    assert flush_logs()
+    assert re.match(r"\d{4}-\d\d-\d\d ", capsys.readouterr().err)
+
+
 def test_the_file_rotates_at_the_size_limit(log_file, settings):
     settings.WORKFLOW_LOG_MAX_BYTES = 300
     settings.WORKFLOW_LOG_BACKUP_COUNT = 2
@@ -125,3 +172,8 @@ def test_a_faulty_log_call_does_not_raise_into_the_caller(capsys):
     assert pipeline.shutdown(10)
     assert "--- Logging error ---" in capsys.readouterr().err
     assert collect.messages == ["still logging"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True

@@ -2,8 +2,6 @@
 (console, terminal, exit, environment, argv bytes) start a real one (runflow)."""
 
 import json
-import os
-import pty
 import re
 import subprocess
 import sys
@@ -46,7 +44,7 @@ def test_procedure_log_line_reaches_wf_syslog_under_the_run_logger(runflow_here)
 
     run_id = json.loads(runflow_here("example", "--json").stdout)["run_id"]
 
-    messages = SysLog.objects.filter(logger_name=f"workflow.run.{run_id}").values_list("message", flat=True)
+    messages = SysLog.objects.of_logger_tree(f"workflow.run.{run_id}").values_list("message", flat=True)
     assert "msg=hello" in list(messages)
 
 
@@ -79,6 +77,26 @@ def test_unknown_flow_cannot_start(runflow_here):
 
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == "runflow: cannot start: flow 'nope' not found"
+
+
+def test_an_unknown_flow_name_suggests_the_closest_flow_names(runflow_here):
+    for name in ("ux-hello", "ux-help", "nightly-etl"):
+        make_flow(name, *EXAMPLE)
+
+    result = runflow_here("ux-helo")
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "runflow: cannot start: flow 'ux-helo' not found; did you mean 'ux-hello' or 'ux-help'?"
+    )
+
+
+def test_a_deleted_flow_is_not_suggested(runflow_here):
+    make_flow("ux-hello", *EXAMPLE, deleted=True)
+
+    result = runflow_here("ux-helo")
+
+    assert result.stderr.strip().splitlines()[-1] == "runflow: cannot start: flow 'ux-helo' not found"
 
 
 def test_disabled_flow_cannot_start(runflow_here):
@@ -183,7 +201,7 @@ def test_procedure_exception_leaves_its_traceback_in_wf_syslog_and_the_run(runfl
     run = Run.objects.get(pk=run_id)
     assert "ValueError: kaput" in run.traceback
     assert run.steps.get().status == "failed"
-    logged = SysLog.objects.filter(logger_name=f"workflow.run.{run_id}", level="ERROR")
+    logged = SysLog.objects.of_logger_tree(f"workflow.run.{run_id}").filter(level="ERROR")
     assert any("Traceback" in log.message and "ValueError: kaput" in log.message for log in logged)
 
 
@@ -226,37 +244,7 @@ def test_unicode_goes_end_to_end(runflow_here):
 
     run_id = json.loads(result.stdout)["run_id"]
     assert json.loads(result.stdout)["context"]["step2"] == {"msg": text}
-    assert SysLog.objects.filter(logger_name=f"workflow.run.{run_id}", message=f"msg={text}").count() == 2
-
-
-def test_progress_is_shown_step_by_step_on_a_terminal(tmp_path):
-    make_flow("example", *EXAMPLE)
-    primary, secondary = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "runflow", "example"],
-        cwd=ROOT,
-        env=child_env(tmp_path),
-        stdout=subprocess.DEVNULL,
-        stderr=secondary,
-    )
-    os.close(secondary)
-    output = b""
-    while chunk := _read_pty(primary):
-        output += chunk
-    os.close(primary)
-
-    assert process.wait(timeout=60) == 0
-    text = output.decode()
-    assert "▶ step1 (common.Kt.prt)" in text
-    assert "✔ step2 succeeded in" in text
-    assert "succeeded in" in text.strip().splitlines()[-1]
-
-
-def _read_pty(fd: int) -> bytes:
-    try:
-        return os.read(fd, 4096)
-    except OSError:  # the child closed its end
-        return b""
+    assert SysLog.objects.of_logger_tree(f"workflow.run.{run_id}").filter(message=f"msg={text}").count() == 2
 
 
 def test_progress_is_not_shown_with_json_output(runflow_here):

@@ -23,13 +23,21 @@ PAGES = {
     "run": ("/runs/{run}/", "view_flow"),
     "run status": ("/runs/{run}/status/", "view_flow"),
     "run log lines": ("/runs/{run}/logs/?after=0", "view_flow"),
+    "run's flow": ("/runs/{run}/flow/", "view_flow"),  # a redirect to the flow's page
     "logs": ("/logs/", "view_syslog"),
     "log tail": ("/logs/tail/?after=0", "view_syslog"),
+    "log download": ("/logs/download/?level=ERROR", "view_syslog"),
+    "schedules": ("/schedules/", "view_flow"),
+    "schedule preview": ("/schedules/preview/?cron=30+2+*+*+*&timezone=Europe/Berlin", "view_flow"),
+    "schedule edit form": ("/schedules/{schedule}/edit/", "change_flow"),
 }
 
 ACTIONS = {
     "validate": ("/flows/example/validate/", "view_flow", {"flow_json": EXAMPLE_JSON}),
     "save": ("/flows/example/save/", "change_flow", {"flow_json": EXAMPLE_JSON, "base": ""}),
+    # Drops only the user's own unsaved text, kept in their session.
+    "discard draft": ("/flows/example/discard-draft/", "view_flow", {}),
+    "describe": ("/flows/example/description/", "change_flow", {"description": "nightly import"}),
     "enable": ("/flows/example/enable/", "change_flow", {}),
     "disable": ("/flows/example/disable/", "change_flow", {}),
     "delete": ("/flows/example/delete/", "change_flow", {}),
@@ -40,26 +48,43 @@ ACTIONS = {
     "run": ("/flows/example/run/", "run_flow", {"input": ""}),
     "cancel": ("/runs/{run}/cancel/", "run_flow", {}),
     "re-run": ("/runs/{run}/rerun/", "run_flow", {}),
+    "add schedule": ("/flows/example/schedules/add/", "change_flow", {"cron": "@daily", "timezone": "UTC"}),
+    "edit schedule": ("/schedules/{schedule}/edit/", "change_flow", {"cron": "@hourly", "timezone": "UTC"}),
+    "pause schedule": ("/schedules/{schedule}/pause/", "change_flow", {}),
+    "resume schedule": ("/schedules/{schedule}/resume/", "change_flow", {}),
+    "remove schedule": ("/schedules/{schedule}/remove/", "change_flow", {}),
 }
 
 ALL = [*PAGES.values(), *ACTIONS.values()]
 
 
+@pytest.fixture
+def world(world):
+    """The conftest's world, with a schedule of the example flow."""
+    from schedules.editing import create
+
+    return {**world, "schedule": create(world["flow"], cron_text="30 2 * * *", tz_name="Europe/Berlin")}
+
+
 def url(template: str, world) -> str:
-    return template.format(revision=world["revision"].pk, run=world["run"].pk)
+    return template.format(
+        revision=world["revision"].number, run=world["run"].pk, schedule=world["schedule"].pk
+    )
 
 
 def test_the_matrix_covers_every_named_route_of_the_dashboard():
     # A new page or action must say who may use it: add it to PAGES or ACTIONS.
     dashboard = {pattern.name for pattern in get_resolver("flows.urls").url_patterns if pattern.name}
-    listed = {resolve(template.split("?")[0].format(revision=1, run=1)).url_name for template, *_ in ALL}
+    listed = {
+        resolve(template.split("?")[0].format(revision=1, run=1, schedule=1)).url_name for template, *_ in ALL
+    }
 
     assert dashboard - listed == set(), "routes missing from the access matrix"
 
 
 @pytest.mark.parametrize("name", PAGES)
 def test_every_page_renders_for_a_permitted_staff_user(client, world, name):
-    response = client.get(url(PAGES[name][0], world))
+    response = client.get(url(PAGES[name][0], world), follow=True)
 
     assert response.status_code == 200
 

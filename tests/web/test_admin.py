@@ -1,10 +1,14 @@
-"""The admin: runs read-only, revisions visible but not editable, flows edited under the dashboard's rules."""
+"""The admin: runs read-only, revisions visible but not editable, flows edited under the dashboard's rules,
+the product's records first, and the product's own login and logout pages."""
+
+import re
 
 import pytest
+from django.test import Client
 
 from flows.models import Flow
 from runner.models import RunStep
-from tests.factories import make_run
+from tests.factories import make_run, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -57,8 +61,6 @@ def test_an_admin_save_over_someone_elses_newer_version_is_refused(admin_client)
 
 def loaded_form(admin_client, flow: Flow) -> dict:
     """The change form's fields as the admin page rendered them (its version token included)."""
-    import re
-
     html = admin_client.get(f"/admin/flows/flow/{flow.pk}/change/").content.decode()
     token = re.search(r'name="base_hash" value="([0-9a-f]+)"', html).group(1)
     return {"flow_name": flow.flow_name, "flow_json": flow.flow_json, "enabled": "on", "base_hash": token}
@@ -190,3 +192,106 @@ def test_adding_a_flow_with_an_integer_over_4300_digits_in_the_admin_is_refused(
     assert response.status_code == 200
     assert b"a number in the JSON has more than 4300 digits" in response.content
     assert not Flow.all_objects.filter(flow_name="big").exists()
+
+
+def test_the_flow_list_offers_no_bulk_delete(admin_client, flow):
+    html = admin_client.get("/admin/flows/flow/").content.decode()
+
+    assert 'value="delete_selected"' not in html
+    assert '<option value="restore_selected">Restore selected flows</option>' in html
+
+
+def test_a_bulk_delete_posted_anyway_deletes_nothing(admin_client, flow):
+    admin_client.post(
+        "/admin/flows/flow/", {"action": "delete_selected", "_selected_action": [flow.pk], "post": "yes"}
+    )
+
+    assert Flow.all_objects.get(pk=flow.pk).deleted is False
+
+
+def test_the_action_button_does_not_read_run(admin_client, flow):
+    html = admin_client.get("/admin/flows/flow/").content.decode()
+
+    assert ">Apply to selected</button>" in html
+    assert ">Run</button>" not in html
+
+
+def test_the_flow_delete_page_says_the_delete_is_soft_and_restorable(admin_client, flow):
+    html = admin_client.get(f"/admin/flows/flow/{flow.pk}/delete/").content.decode()
+
+    assert 'id="soft-delete-note"' in html and "can be restored" in html
+    assert "All of the following related items will be deleted" not in html
+
+
+def app_captions(html: str) -> list[str]:
+    return re.findall(r'<a href="/admin/[a-z_]+/" class="section"[^>]*>([^<]+)</a>', html)
+
+
+def test_the_admin_index_lists_the_product_first_and_the_queue_plumbing_last(admin_client):
+    html = admin_client.get("/admin/").content.decode()
+
+    captions = app_captions(html)
+    assert captions[0] == "Workflows"
+    assert captions[-1] == "Task queue internals (read-only)"
+    assert captions.index("Runner") < captions.index("Authentication and Authorization")
+
+
+def test_the_workflows_app_lists_flows_revisions_and_log_lines_in_that_order(admin_client):
+    html = admin_client.get("/admin/").content.decode()
+
+    flows = html.index('href="/admin/flows/flow/"')
+    assert flows < html.index('href="/admin/flows/flowrevision/"') < html.index('href="/admin/flows/syslog/"')
+
+
+def test_the_admin_sidebar_lists_the_apps_in_the_same_order(admin_client):
+    html = admin_client.get("/admin/flows/flow/").content.decode()
+
+    sidebar = html[html.index('id="nav-sidebar"') :]
+    captions = app_captions(sidebar)
+    assert captions[0] == "Workflows" and captions[-1] == "Task queue internals (read-only)"
+
+
+def test_the_admin_says_workflows_not_django(admin_client):
+    html = admin_client.get("/admin/").content.decode()
+
+    assert "Workflows administration" in html
+    assert "Django administration" not in html
+
+
+def test_task_results_are_read_only(admin_client):
+    assert admin_client.get("/admin/django_tasks_database/dbtaskresult/").status_code == 200
+    assert admin_client.get("/admin/django_tasks_database/dbtaskresult/add/").status_code == 403
+
+
+def test_the_login_page_has_the_products_header_and_stylesheet():
+    html = Client().get("/admin/login/?next=/").content.decode()
+
+    assert '<a class="brand" href="/">⚙ Workflows</a>' in html
+    assert "/static/css/workflow.css" in html
+    assert "Django administration" not in html
+    assert '<input type="hidden" name="next" value="/">' in html
+
+
+def test_the_login_page_shows_no_menu_to_a_visitor():
+    html = Client().get("/admin/login/").content.decode()
+
+    assert 'href="/runs/"' not in html and "Log out" not in html
+
+
+def test_a_wrong_password_is_refused_on_the_branded_page(db):
+    make_user("ann", password="a-long-test-password")
+
+    response = Client().post("/admin/login/", {"username": "ann", "password": "wrong", "next": "/"})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="login-errors"' in html and "correct username and password" in html
+    assert "/static/css/workflow.css" in html
+
+
+def test_logging_out_shows_the_products_logged_out_page(admin_client):
+    response = admin_client.post("/admin/logout/")
+
+    html = response.content.decode()
+    assert 'id="logged-out"' in html and '<a class="brand" href="/">⚙ Workflows</a>' in html
+    assert "Django administration" not in html

@@ -51,7 +51,7 @@ def pages_of_a_small_world(client, world) -> dict[str, str]:
         "/deleted-flows/",
         "/flows/example/",
         "/flows/example/revisions/",
-        f"/flows/example/revisions/{world['revision'].pk}/",
+        f"/flows/example/revisions/{world['revision'].number}/",
         "/runs/",
         f"/runs/{run.pk}/",
         f"/runs/{run.pk}/status/",

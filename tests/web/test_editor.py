@@ -23,8 +23,8 @@ def insert_raw_flow(name: str, flow_json: str) -> None:
         )
 
 
-def save(client, text: str, base: str, **extra):
-    return client.post("/flows/example/save/", {"flow_json": text, "base": base, **extra})
+def save(client, text: str, base: str, follow: bool = False, **extra):
+    return client.post("/flows/example/save/", {"flow_json": text, "base": base, **extra}, follow=follow)
 
 
 def test_the_editor_shows_the_definition_with_its_version_token(client, flow):
@@ -131,15 +131,87 @@ def test_save_stores_browser_line_endings_as_plain_newlines(client, flow):
 
 
 def test_save_refuses_an_invalid_definition_and_keeps_the_text(client, flow):
-    response = save(client, UNKNOWN_REF, json_hash(EXAMPLE_JSON))
+    response = save(client, UNKNOWN_REF, json_hash(EXAMPLE_JSON), follow=True)
 
     html = response.content.decode()
+    assert response.redirect_chain == [("/flows/example/", 303)]
     assert response.status_code == 200
     assert "Not saved" in html
     assert "UNKNOWN_STEP_REF" in html
     assert "@stepp1.msg" in html
     assert Flow.objects.get(pk=flow.pk).flow_json == EXAMPLE_JSON
     assert not FlowRevision.objects.exists()
+
+
+def test_a_reload_after_a_refused_save_shows_the_kept_text_again(client, flow):
+    save(client, UNKNOWN_REF, json_hash(EXAMPLE_JSON), follow=True)
+
+    html = client.get("/flows/example/").content.decode()
+
+    assert 'id="unsaved"' in html
+    assert "@stepp1.msg" in html
+    assert f'name="base" value="{json_hash(EXAMPLE_JSON)}"' in html
+
+
+def test_the_kept_text_says_how_many_problems_it_has(client, flow):
+    save(client, UNKNOWN_REF, json_hash(EXAMPLE_JSON))
+
+    html = client.get("/flows/example/").content.decode()
+
+    assert "1 problem, listed beside it" in html
+
+
+def test_saving_the_fixed_text_ends_the_kept_text(client, flow):
+    save(client, UNKNOWN_REF, json_hash(EXAMPLE_JSON))
+
+    response = save(client, FIXED, json_hash(EXAMPLE_JSON), follow=True)
+
+    html = response.content.decode()
+    assert "Saved as revision 2." in html  # revision 1 keeps the version it replaced
+    assert 'id="unsaved"' not in html
+    assert Flow.objects.get(pk=flow.pk).flow_json == FIXED
+
+
+def test_discarding_the_kept_text_shows_the_saved_definition(client, flow):
+    save(client, UNKNOWN_REF, json_hash(EXAMPLE_JSON))
+
+    response = client.post("/flows/example/discard-draft/", follow=True)
+
+    html = response.content.decode()
+    assert "Your unsaved text was discarded" in html
+    assert 'id="unsaved"' not in html
+    assert "@stepp1.msg" not in html
+
+
+def test_the_kept_text_belongs_to_the_session_that_wrote_it(client, flow):
+    save(client, UNKNOWN_REF, json_hash(EXAMPLE_JSON))
+    other = client_for(make_user("bea", "view_flow", "change_flow"))
+
+    html = other.get("/flows/example/").content.decode()
+
+    assert "@stepp1.msg" not in html
+
+
+def test_a_refused_text_too_large_to_keep_is_shown_once_with_the_refusal(client, flow, monkeypatch):
+    monkeypatch.setattr("flows.views.flows.MAX_DRAFT_CHARS", 100)
+
+    response = save(client, UNKNOWN_REF, json_hash(EXAMPLE_JSON))
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "too large to keep" in html
+    assert "@stepp1.msg" in html and "UNKNOWN_STEP_REF" in html
+
+
+def test_a_text_too_large_to_keep_is_not_followed_by_an_older_kept_one(client, flow, monkeypatch):
+    save(client, UNKNOWN_REF, json_hash(EXAMPLE_JSON))
+    monkeypatch.setattr("flows.views.flows.MAX_DRAFT_CHARS", 100)
+    save(client, UNKNOWN_REF.replace("hello", "hello again"), json_hash(EXAMPLE_JSON))
+
+    html = client.get("/flows/example/").content.decode()
+
+    assert 'id="unsaved"' not in html
+    assert "@stepp1.msg" not in html
 
 
 def test_save_of_an_unchanged_definition_records_nothing(client, flow):
@@ -154,10 +226,10 @@ def test_a_stale_edit_is_refused_with_a_diff_and_both_texts_kept(client, flow):
     theirs = definition(step("step1", msg="from them"), step("step2", msg="@step1.msg"))
     Flow.objects.filter(pk=flow.pk).update(flow_json=theirs)
 
-    response = save(client, FIXED, loaded)
+    response = save(client, FIXED, loaded, follow=True)
 
     html = response.content.decode()
-    assert response.status_code == 409
+    assert response.redirect_chain == [("/flows/example/", 303)]
     assert "someone else saved this flow" in html
     assert 'id="conflict-diff"' in html
     assert "diff-add" in html and "diff-del" in html
@@ -171,7 +243,7 @@ def test_after_a_conflict_the_plain_save_button_still_refuses(client, flow):
     theirs = definition(step("step1", msg="from them"))
     Flow.objects.filter(pk=flow.pk).update(flow_json=theirs)
 
-    html = save(client, FIXED, loaded).content.decode()
+    html = save(client, FIXED, loaded, follow=True).content.decode()
 
     assert f'name="base" value="{loaded}"' in html
     assert f'name="overwrite" value="{json_hash(theirs)}"' in html
@@ -218,10 +290,10 @@ def test_the_editor_posts_the_id_of_the_flow_it_edits(client, flow):
 def test_saving_a_flow_deleted_meanwhile_keeps_the_text_with_a_message(client, flow):
     Flow.all_objects.filter(pk=flow.pk).update(deleted=True)
 
-    response = save(client, FIXED, json_hash(EXAMPLE_JSON), flow_id=flow.pk)
+    response = save(client, FIXED, json_hash(EXAMPLE_JSON), follow=True, flow_id=flow.pk)
 
     html = response.content.decode()
-    assert response.status_code == 409
+    assert response.redirect_chain == [("/flows/example/", 303)]
     assert "was deleted while you edited it" in html
     assert "@step2" in html  # the text that was not saved
     assert Flow.all_objects.get(pk=flow.pk).flow_json == EXAMPLE_JSON
@@ -230,10 +302,10 @@ def test_saving_a_flow_deleted_meanwhile_keeps_the_text_with_a_message(client, f
 def test_saving_a_flow_renamed_meanwhile_keeps_the_text_in_its_editor_under_the_new_name(client, flow):
     Flow.objects.filter(pk=flow.pk).update(flow_name="nightly")
 
-    response = save(client, FIXED, json_hash(EXAMPLE_JSON), flow_id=flow.pk)
+    response = save(client, FIXED, json_hash(EXAMPLE_JSON), follow=True, flow_id=flow.pk)
 
     html = response.content.decode()
-    assert response.status_code == 409
+    assert response.redirect_chain == [("/flows/nightly/", 303)]
     assert "renamed from" in html and "nightly" in html
     assert 'action="/flows/nightly/save/"' in html
     assert "@step2" in html
@@ -246,7 +318,7 @@ def test_a_save_never_lands_in_a_new_flow_that_took_the_edited_flows_name(client
 
     response = save(client, FIXED, json_hash(EXAMPLE_JSON), flow_id=flow.pk)
 
-    assert response.status_code == 409
+    assert response["Location"] == "/flows/nightly/"
     assert Flow.objects.get(pk=newcomer.pk).flow_json == EXAMPLE_JSON
     assert Flow.objects.get(pk=flow.pk).flow_json == EXAMPLE_JSON
 
@@ -266,9 +338,9 @@ def test_saving_a_flow_removed_from_the_table_offers_the_text_as_a_new_flow(clie
 def test_a_save_without_the_flow_id_of_a_deleted_flow_still_keeps_the_text(client, flow):
     Flow.all_objects.filter(pk=flow.pk).update(deleted=True)
 
-    response = save(client, FIXED, json_hash(EXAMPLE_JSON))
+    response = save(client, FIXED, json_hash(EXAMPLE_JSON), follow=True)
 
-    assert response.status_code == 409
+    assert response.redirect_chain == [("/flows/example/", 303)]
     assert "@step2" in response.content.decode()
 
 

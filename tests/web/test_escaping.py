@@ -104,4 +104,4 @@ def test_revisions_and_diffs_are_escaped(client):
     revision = record_revision(flow, SCRIPT, user=SCRIPT, note="edit")
 
     assert_escaped(client.get("/flows/x/revisions/").content.decode())
-    assert_escaped(client.get(f"/flows/x/revisions/{revision.pk}/").content.decode())
+    assert_escaped(client.get(f"/flows/x/revisions/{revision.number}/").content.decode())

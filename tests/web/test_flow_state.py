@@ -144,8 +144,8 @@ def test_a_renamed_flow_keeps_its_runs_and_revisions(client, flow):
 
     html = client.get("/flows/nightly/").content.decode()
     assert f'data-run="{run.pk}"' in html
-    assert f"/flows/nightly/revisions/{revision.pk}/" in html
-    assert client.get(f"/flows/nightly/revisions/{revision.pk}/").status_code == 200
+    assert f"/flows/nightly/revisions/{revision.number}/" in html
+    assert client.get(f"/flows/nightly/revisions/{revision.number}/").status_code == 200
 
 
 def test_a_new_flow_under_a_renamed_flows_old_name_starts_without_history(client, flow):
@@ -206,13 +206,26 @@ def test_a_deleted_flow_cannot_be_renamed(client, flow):
     assert Flow.all_objects.get(pk=flow.pk).flow_name == "example"
 
 
-def test_a_rename_is_recorded_as_a_revision_with_who_did_it(client, flow):
+def test_a_rename_is_recorded_in_the_history_with_who_did_it(client, flow):
+    from flows.models import FlowEvent
+
+    rename(client, "nightly")
+
+    event = FlowEvent.objects.get(flow_id=flow.pk)
+    assert (event.action, event.previous_name, event.flow_name, event.by) == (
+        "renamed",
+        "example",
+        "nightly",
+        "operator",
+    )
+
+
+def test_a_rename_records_no_revision_since_the_definition_is_unchanged(client, flow):
     from flows.models import FlowRevision
 
     rename(client, "nightly")
 
-    revision = FlowRevision.objects.get(flow_id=flow.pk)
-    assert (revision.flow_name, revision.note, revision.saved_by) == ("nightly", "renamed", "operator")
+    assert not FlowRevision.objects.exists()
 
 
 def test_the_flow_page_offers_rename_to_users_who_may_change_it(client, flow):

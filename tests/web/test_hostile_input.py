@@ -101,10 +101,10 @@ def test_checking_a_definition_with_an_integer_over_4300_digits_keeps_the_editor
 
 def test_saving_a_definition_with_an_integer_over_4300_digits_is_refused(client, flow):
     response = client.post(
-        "/flows/example/save/", {"flow_json": WITH_LONG_INTEGER, "base": json_hash(EXAMPLE_JSON)}
+        "/flows/example/save/", {"flow_json": WITH_LONG_INTEGER, "base": json_hash(EXAMPLE_JSON)}, follow=True
     )
 
-    assert response.status_code == 200
+    assert response.redirect_chain == [("/flows/example/", 303)]
     assert DIGITS_MESSAGE in response.content
     assert Flow.objects.get(flow_name="example").flow_json == EXAMPLE_JSON
 

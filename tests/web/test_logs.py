@@ -342,3 +342,78 @@ def test_the_widest_date_range_allowed_is_searched(client, lines):
     assert response.status_code == 200
     assert 'id="filter-errors"' not in response.content.decode()
     assert len(shown(response.content.decode())) == len(lines)
+
+
+def test_a_run_loggers_name_links_to_its_run_page(client):
+    log("step started", logger="workflow.run.13")
+
+    html = client.get("/logs/").content.decode()
+
+    assert '<a href="/runs/13/" title="the page of run 13">workflow.run.13</a>' in html
+
+
+def test_a_run_loggers_child_links_to_the_run_page(client):
+    log("GET /api", logger="workflow.run.13.http")
+
+    html = client.get("/logs/").content.decode()
+
+    assert '<a href="/runs/13/" title="the page of run 13">workflow.run.13.http</a>' in html
+
+
+@pytest.mark.parametrize(
+    "name", ["workflow.run", "workflow.runner.13", "workflow.run.0", "workflow.run.13x", "app.workflow.run.1"]
+)
+def test_a_logger_that_is_no_run_logger_is_not_a_link(client, name):
+    log("not a run", logger=name)
+
+    html = client.get("/logs/").content.decode()
+
+    assert f'<td class="logger">{name}</td>' in html
+    assert 'title="the page of run' not in html
+
+
+def test_log_times_show_milliseconds_and_their_zone(client):
+    log("precise", created_at=datetime(2025, 3, 1, 12, 0, 5, 123456, tzinfo=UTC))
+
+    html = client.get("/logs/").content.decode()
+
+    assert (
+        '<time class="ts-ms" datetime="2025-03-01T12:00:05.123Z" title="2025-03-01 12:00:05.123 UTC">' in html
+    )
+    assert "2025-03-01 12:00:05.123 UTC</time>" in html
+
+
+def test_the_run_filter_is_a_visible_field_of_the_form(client):
+    html = client.get("/logs/?run=7").content.decode()
+
+    assert re.search(r'<input type="number" name="run" value="7"[^>]*id="id_run"', html)
+    assert "“Run” shows one run&#x27;s own lines (its logger and its children)." in html
+
+
+def test_the_logger_filter_says_it_is_a_prefix(client):
+    html = client.get("/logs/").content.decode()
+
+    assert 'aria-describedby="id_logger_helptext"' in html
+    assert "“Logger starts with” is a prefix: workflow.run.1 also matches runs 10-19." in html
+
+
+def test_a_run_filter_that_is_not_a_number_is_refused_with_a_message(client, lines):
+    response = client.get("/logs/?run=seven")
+
+    assert response.status_code == 200
+    assert 'id="filter-errors"' in response.content.decode()
+    assert shown(response.content.decode()) == []
+
+
+def test_the_download_link_carries_the_current_filters(client, lines):
+    html = client.get("/logs/?level=ERROR&q=line&tail=1&before=99").content.decode()
+
+    assert 'href="/logs/download/?level=ERROR&amp;q=line&amp;before=99" id="log-download"' in html
+
+
+def test_a_logger_name_with_markup_is_escaped(client):
+    log("x", logger="<b>bold</b>")
+
+    html = client.get("/logs/").content.decode()
+
+    assert '<td class="logger">&lt;b&gt;bold&lt;/b&gt;</td>' in html

@@ -162,12 +162,101 @@ def test_a_run_of_a_flow_that_no_longer_exists_still_renders(client):
     assert "no longer exists" in response.content.decode()
 
 
-def test_the_cancel_button_says_the_running_step_may_finish(client, flow):
+def test_the_cancel_button_of_a_running_run_says_the_running_step_may_finish(client, flow):
     run = make_run(status="running")
 
     html = client.get(f"/runs/{run.pk}/").content.decode()
 
     assert "Cancel run (the running step is allowed to finish)" in html
+
+
+def test_the_cancel_button_of_a_queued_run_says_it_will_not_start(client, flow):
+    run = make_run(status="queued")
+
+    html = client.get(f"/runs/{run.pk}/").content.decode()
+
+    assert "Cancel run (it will not start)" in html
+    assert "allowed to finish" not in html
+
+
+@pytest.mark.parametrize(
+    "status, question",
+    [
+        ("queued", "It has not started and will not start."),
+        ("running", "The running step is allowed to finish; the steps after it will not run."),
+    ],
+)
+def test_cancel_asks_for_confirmation(client, flow, status, question):
+    run = make_run(status=status)
+
+    html = client.get(f"/runs/{run.pk}/").content.decode()
+
+    form = html[html.index(f'action="/runs/{run.pk}/cancel/"') : html.index('id="cancel-run"')]
+    assert f'data-confirm="Cancel run {run.pk}? {question}"' in form
+
+
+def test_steps_are_numbered_from_one(client, flow):
+    run = make_run(status="running")
+    add_step(run, 0, "step1")
+
+    html = client.get(f"/runs/{run.pk}/").content.decode()
+
+    assert '<span class="tl-name">1. step1</span>' in html
+    assert '<span class="tl-name">2. step2</span>' in html  # not started yet
+
+
+def test_a_message_confirming_the_start_is_not_shown_above_the_run(client, flow):
+    response = client.post("/flows/example/run/", {"input": ""}, follow=True)
+
+    html = response.content.decode()
+    assert response.redirect_chain[-1][0].startswith("/runs/")
+    assert "is queued" not in html and 'id="messages"' not in html
+    assert 'id="run-status" data-status="queued"' in html
+
+
+def test_a_message_confirming_the_start_is_not_shown_on_a_later_page_either(client, flow):
+    client.post("/flows/example/run/", {"input": ""}, follow=True)
+
+    assert "is queued" not in client.get("/runs/").content.decode()
+
+
+def test_an_error_message_is_still_shown_above_the_run(client, flow):
+    run = make_run()
+    Flow.all_objects.filter(pk=flow.pk).update(enabled=False)
+
+    html = client.post(f"/runs/{run.pk}/rerun/", follow=True).content.decode()
+
+    assert "Not started: flow &#x27;example&#x27; is disabled" in html
+
+
+def test_each_log_line_names_the_step_that_wrote_it(client, flow):
+    run = make_run()
+    log("run started", logger=f"workflow.run.{run.pk}")
+    log("msg=hello", logger=f"workflow.run.{run.pk}.step1")
+
+    html = client.get(f"/runs/{run.pk}/").content.decode()
+
+    assert '<td class="log-step" data-step="step1" title="written by step step1">step1</td>' in html
+    assert '<td class="log-step" data-step=""></td>' in html  # the run's own line
+
+
+def test_appended_log_lines_name_their_step_too(client, flow):
+    run = make_run(status="running")
+    log("msg=hello", logger=f"workflow.run.{run.pk}.step2")
+
+    html = client.get(f"/runs/{run.pk}/logs/?after=0", HTTP_HX_REQUEST="true").content.decode()
+
+    assert 'data-step="step2"' in html
+
+
+def test_debug_lines_can_be_hidden(client, flow):
+    run = make_run()
+    log("step step1 started", level="DEBUG", logger=f"workflow.run.{run.pk}")
+
+    html = client.get(f"/runs/{run.pk}/").content.decode()
+
+    assert '<input type="checkbox" id="hide-debug"> Hide DEBUG lines' in html
+    assert '<tr class="log-row log-debug"' in html  # what the checkbox hides (workflow.css)
 
 
 def test_a_finished_run_has_no_cancel_button_but_a_rerun_button(client, flow):

@@ -67,7 +67,7 @@ def test_the_log_filters_are_the_fields_the_form_declares(client):
     html = client.get("/logs/?q=disk&tail=1").content.decode()
 
     logger = '<input type="text" name="logger" placeholder="workflow.run" size="18" maxlength="255"'
-    assert logger + ' id="id_logger">' in html
+    assert logger + ' aria-describedby="id_logger_helptext" id="id_logger">' in html
     assert '<input type="search" name="q" value="disk" size="18" maxlength="200" id="id_q">' in html
     assert '<input type="checkbox" name="tail" id="id_tail" checked>' in html
 

@@ -3,22 +3,30 @@
 Exit codes: 0 succeeded, 1 the run failed, 2 it could not start.
 """
 
+import difflib
 import getpass
 import json
+import logging
+import os
 import sys
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser, OutputWrapper
+from django.core.management.color import make_style, no_style
 from django.db import DatabaseError, connection
 
 from flows.models import Flow, SysLog
 from runner import dispatch, services
 from runner.engine import JSONNumberError, RunListener, parse_json
 from runner.inputs import InputError, parse_key_values
-from runner.log import setup_logging
+from runner.log import console_threshold, setup_logging
+from runner.log.pipeline import CLEAR_LINE
 from runner.models import FlowGate, Run, RunStep
 from runner.validation import flow_diagnostics
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_START = 0, 1, 2
+SUGGESTIONS = 3  # flow names offered when the name given is not found
+SUGGESTION_CANDIDATES = 10_000  # names compared at most (difflib's cost grows with each)
 
 
 def parse_input(pairs: list[str], input_json: str | None) -> dict:
@@ -42,20 +50,43 @@ def parse_input(pairs: list[str], input_json: str | None) -> dict:
         raise services.CannotStart(f"--input {err}") from err
 
 
-class TerminalProgress(RunListener):
-    """Step by step progress for a person watching a terminal."""
+def terminal_style(stream: OutputWrapper, *, no_color: bool, force_color: bool):
+    """Colours for the lines a person reads on `stream`: none when it is not a terminal, when
+    NO_COLOR is set to anything but "" (no-color.org) or with --no-color; --force-color wins."""
+    if force_color or (stream.isatty() and not no_color and not os.environ.get("NO_COLOR")):
+        return make_style(os.environ.get("DJANGO_COLORS", ""))
+    return no_style()
 
-    def __init__(self, stream) -> None:
+
+class TerminalProgress(RunListener):
+    """Step by step progress for a person watching a terminal: one line per step, shown
+    while the step runs and completed in place when it ends (green, or red for a failure)."""
+
+    def __init__(self, stream: OutputWrapper, style) -> None:
         self.stream = stream
+        self.style = style
+        self.line_open = False
 
     def step_started(self, run, step) -> None:
-        self.stream.write(f"▶ {step.name} ({step.mod}.{step.method}) …\n")
+        self.stream.write(f"▶ {step.label} …", ending="")
+        self.line_open = True
 
     def step_finished(self, run, step, result, duration) -> None:
-        self.stream.write(f"✔ {step.name} succeeded in {duration * 1000:.1f} ms\n")
+        self._complete(f"{self.style.SUCCESS('✔')} {step.label} {_duration(duration)}")
 
     def step_failed(self, run, step, error, duration) -> None:
-        self.stream.write(f"✘ {step.name} failed after {duration * 1000:.1f} ms: {error}\n")
+        # The error itself is the run's last line (and the log's traceback is above it).
+        self._complete(self.style.ERROR(f"✘ {step.label} failed after {_duration(duration)}"))
+
+    def close(self) -> None:
+        """End the line of a step that never ended (Ctrl-C, a lost database)."""
+        if self.line_open:
+            self.stream.write("")
+            self.line_open = False
+
+    def _complete(self, line: str) -> None:
+        self.stream.write(f"{CLEAR_LINE}{line}")
+        self.line_open = False
 
 
 class Command(BaseCommand):
@@ -95,12 +126,20 @@ class Command(BaseCommand):
             raise
 
     def handle(self, *args, name, input, input_json, check, queue, concurrency, as_json, **options):
+        # Django styles all of stderr as errors on a terminal: each line here picks its own.
+        self.stderr.style_func = None
+        self.verbosity = options.get("verbosity", 1)
+        self.paint = terminal_style(
+            self.stderr,
+            no_color=options.get("no_color", False),
+            force_color=options.get("force_color", False),
+        )
         try:
             code = self._run(name, input, input_json, check, queue, concurrency, as_json)
         except services.CannotStart as err:
             for diagnostic in err.diagnostics:
                 self.stderr.write(f"  {diagnostic.code} at {diagnostic.path}: {diagnostic.message}")
-            self.stderr.write(f"runflow: cannot start: {err}")
+            self.stderr.write(f"runflow: cannot start: {err}", style_func=self.paint.ERROR)
             if as_json:
                 self._print_json(None, name, "not_started", error=str(err))
             code = EXIT_CANNOT_START
@@ -117,7 +156,7 @@ class Command(BaseCommand):
         if not _is_text(name):
             raise services.CannotStart(f"the flow name {name!r} is not UTF-8 text")
         try:
-            flow = services.runnable_flow(name)
+            flow = _runnable_flow(name)
         except DatabaseError as err:
             raise services.CannotStart(_database_problem(err)) from err
         if check:
@@ -144,26 +183,52 @@ class Command(BaseCommand):
                 self.stdout.write(str(run.pk))
             return EXIT_OK
         run = services.create_run(flow, trigger="cli", **request)
-        listeners = (TerminalProgress(self.stderr),) if not as_json and sys.stderr.isatty() else ()
+        shows_progress = self.stderr.isatty() and not as_json and self.verbosity > 0
+        progress = TerminalProgress(self.stderr, self.paint) if shows_progress else None
         try:
-            run = services.execute_run(run.pk, listeners=listeners)
+            run = self._execute(run, progress)
         except (SystemExit, KeyboardInterrupt) as err:
             # A procedure called sys.exit() or the user pressed Ctrl-C: the run is recorded
             # as failed ("interrupted"); this is a failed run, not one that could not start.
-            self.stderr.write(f"runflow: run {run.pk} failed: interrupted by {type(err).__name__}")
+            self._fail(f"runflow: run {run.pk} failed: interrupted by {type(err).__name__}")
             return EXIT_FAILED
         except DatabaseError as err:
             # The flow may have run, but its outcome could not be recorded: not a success.
-            self.stderr.write(f"runflow: run {run.pk}: the database failed while recording it: {err}")
+            self._fail(f"runflow: run {run.pk}: the database failed while recording it: {err}")
             return EXIT_FAILED
         if as_json:
             self._print_json(run.pk, name, run.status, run.context, run.error, run.failed_step)
-        elif listeners:
-            self.stderr.write(f"run {run.pk} {run.status} in {run.duration or 0:.3f} s")
+        elif progress is not None:
+            self._summary(run)
         if run.status == Run.Status.SUCCEEDED:
             return EXIT_OK
-        self.stderr.write(f"runflow: run {run.pk} {run.status}: {_one_line(run.error)}")
+        self._fail(f"runflow: run {run.pk} {run.status}: {_one_line(run.error)}")
         return EXIT_FAILED
+
+    def _execute(self, run: Run, progress: TerminalProgress | None) -> Run:
+        if progress is None and self.verbosity > 0:
+            return services.execute_run(run.pk)
+        # On a terminal the progress lines show each step once; with -v 0 (cron) a run that
+        # goes well prints nothing. Either way only warnings and errors reach the console: the
+        # file and wf_syslog get every line (execute_run flushes them before it returns).
+        try:
+            with console_threshold(logging.WARNING):
+                return services.execute_run(run.pk, listeners=(progress,) if progress else ())
+        finally:
+            if progress is not None:
+                progress.close()
+
+    def _summary(self, run: Run) -> None:
+        style = {Run.Status.SUCCEEDED: self.paint.SUCCESS, Run.Status.CANCELLED: self.paint.WARNING}
+        self.stderr.write(
+            f"run {run.pk} {run.status} in {run.duration or 0:.3f} s",
+            style_func=style.get(run.status, self.paint.ERROR),
+            ending="",
+        )
+        self.stderr.write(f" (log lines in {_shown_path(settings.WORKFLOW_LOG_FILE)})")
+
+    def _fail(self, line: str) -> None:
+        self.stderr.write(line, style_func=self.paint.ERROR)
 
     def _print_json(self, run_id, name, status, context=None, error="", failed_step="") -> None:
         outcome = {
@@ -177,6 +242,35 @@ class Command(BaseCommand):
         # A name given in another encoding holds lone surrogates: \udcXX escapes keep the JSON exact.
         text = json.dumps(outcome, ensure_ascii=False, default=repr)
         self.stdout.write(text.encode("utf-8", "backslashreplace").decode("utf-8"))
+
+
+def _runnable_flow(name: str) -> Flow:
+    try:
+        return services.runnable_flow(name)
+    except services.CannotStart as err:
+        if Flow.all_objects.filter(flow_name=name).exists():
+            raise  # disabled or deleted: the reason says so
+        raise services.CannotStart(f"{err}{_did_you_mean(name)}") from err
+
+
+def _did_you_mean(name: str) -> str:
+    """The hint "; did you mean 'a' or 'b'?" with the closest names of flows not deleted."""
+    names = Flow.objects.values_list("flow_name", flat=True)[:SUGGESTION_CANDIDATES]
+    matches = [repr(match) for match in difflib.get_close_matches(name, list(names), n=SUGGESTIONS)]
+    if not matches:
+        return ""
+    listed = matches[0] if len(matches) == 1 else f"{', '.join(matches[:-1])} or {matches[-1]}"
+    return f"; did you mean {listed}?"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def _shown_path(path: str) -> str:
+    # Relative to the working directory when it is under it: shorter, and what the user typed.
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
 
 
 def _is_text(name: str) -> bool:

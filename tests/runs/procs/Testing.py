@@ -12,6 +12,10 @@ class Testing:
         self.logger.info("echo %s", params)
         return dict(params)
 
+    def warn(self, context: dict, params: dict) -> dict:
+        self.logger.warning("%s", params.get("text", "careful"))
+        return {}
+
     def boom(self, context: dict, params: dict) -> dict:
         raise ValueError(params.get("why", "boom"))
 

@@ -1,0 +1,120 @@
+"""Creating, changing, pausing and removing schedules: the one set of rules behind the CLI,
+the dashboard and the admin.
+
+A schedule's next_due is computed here from the moment of the change: a new, changed or
+resumed schedule starts with its next due time after now (the ticks of a pause are not
+"missed"; nothing was meant to run), and the scheduler notices it at its next wake.
+"""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from flows.models import Flow
+from runner.services import input_problem
+from schedules import cron
+from schedules.models import Schedule
+
+NOTE_LENGTH = 500
+
+
+class ScheduleError(ValueError):
+    """A schedule that cannot be saved; the message says why, in one line."""
+
+
+def cleaned(
+    *,
+    cron_text: str,
+    tz_name: str | None = None,
+    input: object = None,
+    overlap: str = Schedule.Overlap.ALLOW,
+    catch_up: str = Schedule.CatchUp.SKIP,
+    catch_up_limit: int = 10,
+    note: str = "",
+) -> dict:
+    """The checked fields of a schedule, or ScheduleError naming the first bad one."""
+    tz_name = tz_name or settings.TIME_ZONE
+    try:
+        cron.fields_of(cron_text)
+        cron.zone(tz_name)
+    except cron.CronError as err:
+        raise ScheduleError(str(err)) from None
+    input = {} if input is None else input
+    if problem := input_problem(input):
+        raise ScheduleError(problem)
+    if overlap not in Schedule.Overlap.values:
+        raise ScheduleError(f"overlap must be one of {', '.join(Schedule.Overlap.values)}")
+    if catch_up not in Schedule.CatchUp.values:
+        raise ScheduleError(f"catch-up must be one of {', '.join(Schedule.CatchUp.values)}")
+    if isinstance(catch_up_limit, bool) or not isinstance(catch_up_limit, int):
+        raise ScheduleError("the catch-up limit must be a whole number")
+    if not 1 <= catch_up_limit <= Schedule.MAX_CATCH_UP:
+        raise ScheduleError(f"the catch-up limit must be between 1 and {Schedule.MAX_CATCH_UP}")
+    note = (note or "").strip()
+    if len(note) > NOTE_LENGTH:
+        raise ScheduleError(f"the note is longer than {NOTE_LENGTH} characters")
+    return {
+        "cron": " ".join(cron_text.split()),
+        "timezone": tz_name,
+        "input": input,
+        "overlap": overlap,
+        "catch_up": catch_up,
+        "catch_up_limit": catch_up_limit,
+        "note": note,
+    }
+
+
+def first_due(cron_text: str, tz_name: str, now: datetime) -> datetime | None:
+    return cron.next_due(cron_text, cron.zone(tz_name), now)
+
+
+def create(flow: Flow, *, created_by: str = "", now: datetime | None = None, **fields) -> Schedule:
+    """A new enabled schedule of the flow; ScheduleError when a field is bad."""
+    if flow.deleted:
+        raise ScheduleError(f"flow {flow.flow_name!r} is deleted")
+    values = cleaned(**fields)
+    now = now or timezone.now()
+    return Schedule.objects.create(
+        flow_id=flow.pk,
+        created_by=created_by[:150],
+        next_due=first_due(values["cron"], values["timezone"], now),
+        **values,
+    )
+
+
+def update(schedule: Schedule, *, now: datetime | None = None, **fields) -> Schedule:
+    """Change a schedule; a new cron or zone moves its next due time to after now."""
+    values = cleaned(**fields)
+    now = now or timezone.now()
+    with transaction.atomic():
+        schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)
+        retimed = (values["cron"], values["timezone"]) != (schedule.cron, schedule.timezone)
+        for name, value in values.items():
+            setattr(schedule, name, value)
+        if schedule.enabled and (retimed or schedule.next_due is None):
+            schedule.next_due = first_due(schedule.cron, schedule.timezone, now)
+        schedule.save()
+    return schedule
+
+
+def pause(schedule: Schedule) -> Schedule:
+    Schedule.objects.filter(pk=schedule.pk).update(enabled=False, next_due=None, updated_at=timezone.now())
+    schedule.refresh_from_db()
+    return schedule
+
+
+def resume(schedule: Schedule, now: datetime | None = None) -> Schedule:
+    """Enabled again, from its next due time after now."""
+    now = now or timezone.now()
+    Schedule.objects.filter(pk=schedule.pk).update(
+        enabled=True, next_due=first_due(schedule.cron, schedule.timezone, now), updated_at=now
+    )
+    schedule.refresh_from_db()
+    return schedule
+
+
+def remove(schedule: Schedule) -> None:
+    """Gone; its ledger rows stay (they carry the schedule's id)."""
+    Schedule.objects.filter(pk=schedule.pk).delete()
