@@ -97,7 +97,7 @@ def _handle_chunk(
                 )
             except Exception:
                 if transaction.get_rollback():
-                    raise  # the transaction is lost (connection gone): the pass ends here
+                    raise  # the transaction is lost (a deadlock, the connection gone): the pass ends here
                 # One broken schedule must not stop the others; it is retried next pass.
                 log.exception("schedule %s could not be handled", schedule.pk)
                 continue

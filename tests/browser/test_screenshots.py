@@ -138,8 +138,9 @@ def test_take_the_documentation_screenshots(page: Page, browser, live_server, op
     seed_runs(flows, workers)
     spread_over_the_day()
     report_run = Run.objects.filter(flow_name="nightly-report", status="succeeded").latest("id")
-    editing.create(flows["nightly-report"], cron_text="30 2 * * *", tz_name="Europe/Berlin", note="after the ETL")
-    editing.create(flows["nightly-report"], cron_text="@hourly", tz_name="UTC", catch_up="once")
+    report = flows["nightly-report"]
+    editing.create(report, cron_text="30 2 * * *", tz_name="Europe/Berlin", note="after the ETL")
+    editing.create(report, cron_text="@hourly", tz_name="UTC", catch_up="once")
 
     page.goto(f"{live_server.url}/admin/login/?next=/")
     shoot(page, "login.png", full_page=False)
