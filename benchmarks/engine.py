@@ -1,4 +1,5 @@
-"""Engine overhead per step: a flow of N trivial steps against a plain loop doing the same calls.
+"""Engine overhead per step: a flow of N trivial steps against a plain loop doing the same calls;
+then the cost of param copies: steps that pass on a list and an object from the previous result.
 
 Run from the repository root:  .venv/bin/python benchmarks/engine.py
 """
@@ -10,12 +11,14 @@ import sys
 # would shadow the standard library's logging: the repository root goes there instead.
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+import copy
 import logging
 import statistics
 import time
+import timeit
 
 from benchmarks.procs.Step import Step
-from runner.engine import RunListener, run_flow, validate_flow
+from runner.engine import RunListener, freeze, run_flow, thaw, validate_flow
 
 PACKAGES = ("benchmarks.procs",)
 REPEATS = 5
@@ -41,6 +44,24 @@ def make_flow(n: int):
     definition, diagnostics = validate_flow({"procedures": steps}, packages=PACKAGES)
     assert definition is not None, diagnostics
     return definition
+
+
+def make_copies_flow(n: int):
+    """n steps, each taking a list of 10 rows and a 5-key object from the previous result and
+    returning them: two copies per step (the private params, the stored result)."""
+    first = {"key": 0, "rows": ROWS, "opts": OPTS}
+    steps = [{"name": "s0", "mod": "Rows", "method": "next", "params": first}]
+    steps += [
+        {"name": f"s{i}", "mod": "Rows", "method": "next", "params": {k: f"@s{i - 1}.{k}" for k in first}}
+        for i in range(1, n)
+    ]
+    definition, diagnostics = validate_flow({"procedures": steps}, packages=PACKAGES)
+    assert definition is not None, diagnostics
+    return definition
+
+
+ROWS = [{"id": i, "name": f"row {i}"} for i in range(10)]
+OPTS = {"a": 1, "b": "x", "c": [1, 2, 3], "d": True, "e": None}
 
 
 def engine_run(definition, logger) -> float:
@@ -87,6 +108,29 @@ def main() -> None:
         f"linearity: overhead per step at 100,000 is {overheads[100_000]:.2f} us, "
         f"at 1,000 {overheads[1_000]:.2f} us (x{overheads[100_000] / overheads[1_000]:.2f})"
     )
+    copies_benchmark(logger)
+
+
+def copies_benchmark(logger) -> None:
+    print("param copies: each step takes 10 rows and a 5-key object from the previous result")
+    print("{:>8} {:>10} {:>10}".format("N", "engine s", "us/step"))
+    for n in (1_000, 10_000, 100_000):
+        definition = make_copies_flow(n)
+        elapsed = statistics.median(copies_run(definition, logger) for _ in range(REPEATS))
+        print(f"{n:>8,} {elapsed:>10.4f} {elapsed / n * 1e6:>10.2f}")
+    value = freeze({"rows": ROWS, "opts": OPTS})
+    number = 10_000
+    thawed = timeit.timeit(lambda: thaw(value), number=number) / number * 1e6
+    deep = timeit.timeit(lambda: copy.deepcopy(value), number=number) / number * 1e6
+    print(f"one copy of the rows and the object: thaw {thawed:.2f} us, copy.deepcopy {deep:.2f} us")
+
+
+def copies_run(definition, logger) -> float:
+    start = time.perf_counter()
+    context = run_flow(definition, logger=logger, packages=PACKAGES)
+    elapsed = time.perf_counter() - start
+    assert context[definition.procedures[-1].name]["rows"] == ROWS
+    return elapsed
 
 
 if __name__ == "__main__":

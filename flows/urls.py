@@ -7,7 +7,7 @@ from django.templatetags.static import static
 from django.urls import path, register_converter
 from django.views.generic import RedirectView
 
-from flows.views import flows, logs, overview, runs, schedules
+from flows.views import channels, flows, health, logs, overview, runs, schedules
 
 
 class FlowNameConverter:
@@ -61,6 +61,7 @@ urlpatterns = [
     path("runs/<int:run_id>/flow/", runs.run_flow, name="wf-run-flow"),
     path("runs/<int:run_id>/cancel/", runs.run_cancel, name="wf-run-cancel"),
     path("runs/<int:run_id>/rerun/", runs.run_rerun, name="wf-run-rerun"),
+    path("runs/<int:run_id>/resume/", runs.run_resume, name="wf-run-resume"),
     path("flows/<flow:name>/schedules/add/", schedules.schedule_add, name="wf-schedule-add"),
     path("schedules/", schedules.schedule_list, name="wf-schedules"),
     path("schedules/preview/", schedules.schedule_preview, name="wf-schedule-preview"),
@@ -69,7 +70,15 @@ urlpatterns = [
     path("schedules/<int:schedule_id>/pause/", schedules.schedule_pause, name="wf-schedule-pause"),
     path("schedules/<int:schedule_id>/resume/", schedules.schedule_resume, name="wf-schedule-resume"),
     path("schedules/<int:schedule_id>/remove/", schedules.schedule_remove, name="wf-schedule-remove"),
+    path("channels/", channels.channel_list, name="wf-channels"),
+    path("channels/add/", channels.channel_add, name="wf-channel-add"),
+    path("channels/<int:channel_id>/test/", channels.channel_test, name="wf-channel-test"),
+    path("channels/<int:channel_id>/remove/", channels.channel_remove, name="wf-channel-remove"),
     path("logs/", logs.log_list, name="wf-logs"),
     path("logs/tail/", logs.log_tail, name="wf-logs-tail"),
     path("logs/download/", logs.log_download, name="wf-logs-download"),
+    path("workers/", health.workers, name="wf-workers"),
+    # For load balancers and Prometheus: no login (tests/web/test_access.py, PUBLIC).
+    path("health", health.health, name="wf-health"),
+    path("metrics", health.prometheus, name="wf-metrics"),
 ]

@@ -2,6 +2,7 @@
 
 import json
 import math
+from collections.abc import Mapping
 
 from runner.engine.limits import measure
 
@@ -32,6 +33,22 @@ def json_safe(value, depth: int = 0):
     if isinstance(value, (list, tuple)):
         return [json_safe(item, depth + 1) for item in value]
     return _encodable(repr(value))
+
+
+def is_json_native(value, depth: int = 0) -> bool:
+    """Whether json_safe(value) keeps value as it is: JSON types only, string keys, finite
+    numbers (lists and tuples alike); False as soon as something would be repr()'d."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if depth >= MAX_DEPTH:
+        return False
+    if isinstance(value, Mapping):
+        return all(isinstance(key, str) and is_json_native(item, depth + 1) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(is_json_native(item, depth + 1) for item in value)
+    return False
 
 
 def _encodable(text: str) -> str:

@@ -53,6 +53,8 @@ class Run(models.Model):
     triggered_by = models.CharField(max_length=150, blank=True)
     # The schedule that fired the run (trigger "schedule"); triggered_by names its cron.
     schedule_id = models.BigIntegerField(null=True, blank=True)
+    # The run this one resumes (trigger "resume"): its steps before the failed one are reused.
+    resumed_from_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     status = models.CharField(max_length=16, choices=Status, default=Status.QUEUED)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -62,6 +64,8 @@ class Run(models.Model):
     traceback = models.TextField(blank=True)
     failed_step = models.CharField(max_length=128, blank=True)
     cancel_requested = models.BooleanField(default=False)
+    # `cancelrun --now`: the running step is stopped at once, without the grace period.
+    cancel_now = models.BooleanField(default=False)
     worker = models.CharField(max_length=200, blank=True, help_text="host:pid that executed it.")
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     log_first_id = models.BigIntegerField(null=True, blank=True)
@@ -77,6 +81,10 @@ class Run(models.Model):
             models.Index(fields=["flow_name", "-id"], name="run_flow_recent"),
             models.Index(fields=["status", "-id"], name="run_status_recent"),
             models.Index(fields=["status", "heartbeat_at"], name="run_status_heartbeat"),
+            # /metrics: runs by flow and status and each flow's last success, read from the
+            # index alone; the duration histogram's last 24 hours of finished runs.
+            models.Index(fields=["flow_name", "status", "finished_at"], name="run_flow_status_finished"),
+            models.Index(fields=["finished_at"], name="run_finished"),
         ]
 
     def __str__(self) -> str:
@@ -98,6 +106,9 @@ class RunStep(models.Model):
         RUNNING = "running"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
+        TIMED_OUT = "timed_out"
+        CANCELLED = "cancelled"
+        REUSED = "reused"
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
     index = models.PositiveIntegerField()
@@ -106,6 +117,14 @@ class RunStep(models.Model):
     started_at = models.DateTimeField()
     duration = models.FloatField(null=True, blank=True, help_text="Seconds.")
     error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=1, help_text="Attempts made (retries + 1).")
+    # Each attempt that did not end the step: {"number", "started_at", "duration", "error", "delay"}.
+    attempt_log = models.JSONField(default=list, blank=True)
+    # For a reused step (status "reused"): the run whose stored result it took.
+    reused_from_run_id = models.BigIntegerField(null=True, blank=True)
+    # False when the stored result is not all the step returned: a value that is not JSON
+    # was kept as its repr (a resume cannot give a later step the value itself).
+    result_exact = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["run", "index"]
@@ -123,3 +142,30 @@ class FlowGate(models.Model):
 
     def __str__(self) -> str:
         return f"gate of flow {self.flow_id}"
+
+
+class WorkerProcess(models.Model):
+    """A live process of the product (a db worker, a Celery worker, a scheduler): each stamps
+    its row while it runs, so pages, /health and /metrics can tell whether anyone is there."""
+
+    class Kind(models.TextChoices):
+        DB_WORKER = "db_worker"
+        CELERY = "celery"
+        SCHEDULER = "scheduler"
+
+    host = models.CharField(max_length=200)
+    pid = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind)
+    queue = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    current_run_id = models.BigIntegerField(null=True, blank=True)
+    # Log records this process dropped (a full queue, a log table that is down), so far.
+    log_records_dropped = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["host", "pid", "kind"], name="worker_process_once")]
+        indexes = [models.Index(fields=["kind", "last_seen"], name="worker_kind_seen")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.host}:{self.pid}"

@@ -7,21 +7,21 @@ Nothing here knows about queues: runner.dispatch hands runs to them, and the tas
 import logging
 import os
 import socket
-import traceback
 from collections.abc import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from alerts.outbox import may_notify, notify_run_finished
 from flows.models import Flow, SysLog
-from runner import engine
+from runner import engine, resume, supervisor
 from runner import log as runlog
 from runner.heartbeat import Heartbeat
 from runner.jsonsafe import MAX_DEPTH, depth_of, json_safe, storable_result, storable_text
 from runner.models import FlowGate, Run, RunStep
 from runner.reconnect import CONNECTION_ERRORS, call_until
-from runner.recording import RunRecorder, StepLogger
+from runner.recording import RunRecorder
 from runner.validation import flow_diagnostics
 
 logger = logging.getLogger(__name__)
@@ -104,13 +104,19 @@ def create_run(
     concurrency: str | None = None,
     schedule_id: int | None = None,
     on_created: Callable[[Run], None] | None = None,
+    definition: str | None = None,
+    resumed_from_id: int | None = None,
 ) -> Run:
     """A queued run record of the flow, after checking that it can run and may start now.
 
     `on_created(run)` is called inside the transaction that creates the run (runner.dispatch
-    writes the database queue's task row there, so both commit or neither does).
+    writes the database queue's task row there, so both commit or neither does). A resume
+    passes the definition it runs (by default the flow's current one) and the run it resumes.
     """
-    errors = flow_diagnostics(flow.flow_json)
+    definition = flow.flow_json if definition is None else definition
+    # A channel removed since the flow was saved must not stop its runs: its notifications
+    # are recorded as failed deliveries instead.
+    errors = flow_diagnostics(definition, check_channels=False)
     if errors:
         raise CannotStart(f"flow {flow.flow_name!r} is invalid: {len(errors)} problem(s)", errors)
     if problem := input_problem(input):
@@ -132,15 +138,45 @@ def create_run(
         run = Run.objects.create(
             flow_id=flow.pk,
             flow_name=flow.flow_name,
-            definition=flow.flow_json,
+            definition=definition,
             input=input,
             trigger=trigger,
             triggered_by=triggered_by,
             schedule_id=schedule_id,
+            resumed_from_id=resumed_from_id,
         )
         if on_created is not None:
             on_created(run)
     return run
+
+
+def create_resume_run(
+    original: Run | int,
+    *,
+    current_definition: bool = False,
+    triggered_by: str = "",
+    trigger: str = "resume",
+    on_created: Callable[[Run], None] | None = None,
+) -> Run:
+    """A queued run resuming `original` (a run or its id) from its failed step, with the
+    original's frozen definition and input, or the flow's current definition when asked and
+    allowed (runner.resume has the rules). resume.CannotResume says why not."""
+    original = original if isinstance(original, Run) else resume.find_run(original)
+    point = resume.resumable(original)
+    try:
+        flow = runnable_flow_of(original)
+        definition = resume.definition_for(original, flow, point, current_definition=current_definition)
+        return create_run(
+            flow,
+            input=original.input,
+            trigger=trigger,
+            triggered_by=triggered_by,
+            definition=definition,
+            resumed_from_id=original.pk,
+            on_created=on_created,
+        )
+    except CannotStart as err:
+        raise resume.CannotResume(f"run {original.pk} cannot be resumed: {err}") from err
 
 
 def ensure_gate(flow_id: int) -> None:
@@ -160,17 +196,25 @@ def ensure_gate(flow_id: int) -> None:
 
 def fail_unqueued(run_id: int, reason: str) -> None:
     """A queued run the queue refused: failed with the reason rather than queued forever."""
-    Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
-        status=Run.Status.FAILED, error=reason, finished_at=timezone.now()
-    )
+    with transaction.atomic():
+        changed = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
+            status=Run.Status.FAILED, error=reason, finished_at=timezone.now()
+        )
+        if changed:
+            _notify_ended([run_id])
 
 
-def request_cancel(run_id: int) -> Run:
-    """Cancel a run: a queued one never starts, a running one stops before its next step."""
-    Run.objects.active().filter(pk=run_id).update(cancel_requested=True)
-    Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
-        status=Run.Status.CANCELLED, error="cancelled before it started", finished_at=timezone.now()
-    )
+def request_cancel(run_id: int, *, now: bool = False) -> Run:
+    """Cancel a run: a queued one never starts, a running one stops before its next step, and
+    its running step is stopped after the grace period, or at once when `now`."""
+    fields = {"cancel_requested": True, "cancel_now": True} if now else {"cancel_requested": True}
+    Run.objects.active().filter(pk=run_id).update(**fields)
+    with transaction.atomic():
+        changed = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
+            status=Run.Status.CANCELLED, error="cancelled before it started", finished_at=timezone.now()
+        )
+        if changed:
+            _notify_ended([run_id])
     return Run.objects.get(pk=run_id)
 
 
@@ -184,9 +228,32 @@ def reap_lost_runs() -> int:
         RunStep.objects.filter(run_id__in=lost, status=RunStep.Status.RUNNING).update(
             status=RunStep.Status.FAILED, error="worker lost"
         )
-        return Run.objects.filter(pk__in=lost, status=Run.Status.RUNNING).update(
+        reaped = Run.objects.filter(pk__in=lost, status=Run.Status.RUNNING).update(
             status=Run.Status.FAILED, error="worker lost", finished_at=now
         )
+        _notify_ended(
+            Run.objects.filter(pk__in=lost, finished_at=now, error="worker lost").values_list("pk", flat=True)
+        )
+        return reaped
+
+
+def _notify_ended(run_ids) -> None:
+    """The notifications of runs that just got their final status, in the caller's
+    transaction (so they exist exactly when the status does)."""
+    for run in Run.objects.filter(pk__in=list(run_ids)):
+        if may_notify(run.definition):
+            _notify_quietly(run)
+
+
+def _notify_quietly(run: Run) -> None:
+    # In a savepoint: a rule that cannot be read must never undo the status it is about.
+    try:
+        with transaction.atomic():
+            notify_run_finished(run)
+    except CONNECTION_ERRORS:
+        raise
+    except Exception:
+        logger.exception("run %s: its notifications could not be written", run.pk)
 
 
 def watch_delay() -> float:
@@ -207,26 +274,30 @@ def claim(run_id: int) -> bool:
     return Run.objects.claim(run_id, worker=f"{socket.gethostname()}:{os.getpid()}")
 
 
-FAILED_STEP_LIMIT = Run._meta.get_field("failed_step").max_length
 OUTCOME_FIELDS = [
     "status", "error", "traceback", "failed_step", "context", "finished_at", "log_first_id", "log_last_id",
 ]  # fmt: skip
 
 
 def execute_run(run_id: int, listeners: tuple = (), *, on_claimed: Callable[[], None] | None = None) -> Run:
-    """Claim the run and execute it with the engine; returns the run as it ended.
+    """Claim the run and execute it with the engine, in a child process this one supervises
+    (runner.supervisor: timeouts, forced cancel, crashes); returns the run as it ended.
 
     A run that another worker claimed, or that was cancelled before starting, is returned
     untouched (a queued-but-cancelled one is marked cancelled here). Whatever happens after
-    the claim, the run gets a final status: even a procedure calling sys.exit() or a Ctrl-C
-    is recorded (then re-raised), so no run stays "running" behind a live process.
+    the claim, the run gets a final status: a procedure calling sys.exit() or os._exit()
+    fails its run, and a Ctrl-C of this process is recorded (then re-raised), so no run
+    stays "running" behind a live process.
     `on_claimed()` is called once the run is claimed: the queue tasks schedule the
     worker-lost check there; in-process CLI runs pass nothing.
     """
     if not claim(run_id):
-        Run.objects.filter(pk=run_id, status=Run.Status.QUEUED, cancel_requested=True).update(
-            status=Run.Status.CANCELLED, finished_at=timezone.now()
-        )
+        with transaction.atomic():
+            changed = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED, cancel_requested=True).update(
+                status=Run.Status.CANCELLED, finished_at=timezone.now()
+            )
+            if changed:
+                _notify_ended([run_id])
         return Run.objects.get(pk=run_id)
     run = Run.objects.get(pk=run_id)
     if on_claimed is not None:
@@ -240,18 +311,18 @@ def execute_run(run_id: int, listeners: tuple = (), *, on_claimed: Callable[[], 
             runlog.setup_logging()
             runlog.attach_database_handler()
             first_log_id = _quietly(lambda: _log_rows().newest_id())
-            context = _run_engine(run, recorder, listeners)
-            run.status = Run.Status.SUCCEEDED
+            outcome = _run_engine(run, recorder, listeners)
         except engine.RunCancelled as err:
-            run.status, run.error = Run.Status.CANCELLED, storable_text(err)
+            outcome = supervisor.Outcome(Run.Status.CANCELLED, error=storable_text(err))
         except BaseException as err:
-            run.status = Run.Status.FAILED
             _record_failure(run, err, recorder.failed_step)
             _finish(run, context, recorder, first_log_id)
             if not isinstance(err, Exception):
-                raise  # SystemExit, KeyboardInterrupt: recorded, and the process still stops
+                raise  # KeyboardInterrupt, SystemExit of this process: recorded, and it still stops
             return run
-        _finish(run, context, recorder, first_log_id)
+        run.status, run.error, run.traceback = outcome.status, outcome.error, outcome.traceback
+        run.failed_step = outcome.failed_step
+        _finish(run, outcome.context or context, recorder, first_log_id)
     return run
 
 
@@ -270,7 +341,7 @@ def execute_run_task(run_id: int, on_claimed: Callable[[], None] | None = None) 
         return "error"
 
 
-def _run_engine(run: Run, recorder: RunRecorder, listeners: tuple) -> dict:
+def _run_engine(run: Run, recorder: RunRecorder, listeners: tuple) -> supervisor.Outcome:
     # The flow may have been deleted or disabled while its run waited in the queue.
     if not Flow.all_objects.runnable().filter(pk=run.flow_id).exists():
         raise engine.RunCancelled(f"flow {run.flow_name!r} is deleted or disabled: the run did not start")
@@ -278,20 +349,11 @@ def _run_engine(run: Run, recorder: RunRecorder, listeners: tuple) -> dict:
     definition, diagnostics = engine.validate_flow(run.definition, packages=packages)
     if definition is None:
         raise engine.FlowError("the definition is invalid: " + "; ".join(d.message for d in diagnostics))
-    steps_logger = StepLogger(runlog.run_logger(run.pk))
-    with Heartbeat(run.pk):
-        return engine.run_flow(
-            definition,
-            logger=steps_logger,
-            packages=packages,
-            run_id=run.pk,
-            flow_name=run.flow_name,
-            input=run.input,
-            listeners=(steps_logger, recorder, *listeners),
-            should_cancel=recorder.should_cancel,
-            max_result_nodes=settings.WORKFLOW_MAX_RESULT_NODES,
-            max_result_bytes=settings.WORKFLOW_MAX_RESULT_BYTES,
-        )
+    plan = resume.plan_for(run)
+    recorder.reused_from_run_id = plan.reused_from_run_id
+    # In a child process: a step that hangs can be stopped, and one that crashes the
+    # interpreter fails its run, not this process.
+    return supervisor.supervise(run, definition, plan, recorder, listeners)
 
 
 def _finish(run: Run, context: dict, recorder: RunRecorder, first_log_id: int | None) -> None:
@@ -324,8 +386,9 @@ def _log_id_range(name: str, since: int | None) -> tuple[int | None, int | None]
 def _save_outcome(run: Run, recorder: RunRecorder) -> None:
     recorder.save_pending()
     try:
-        # Only the outcome: a cancel request or heartbeat written meanwhile by others stays.
-        run.save(update_fields=OUTCOME_FIELDS)
+        # Only the outcome: a cancel request or heartbeat written meanwhile by others stays;
+        # the notifications are written with it.
+        _save_with_notifications(run)
         return
     except CONNECTION_ERRORS:
         raise
@@ -335,13 +398,24 @@ def _save_outcome(run: Run, recorder: RunRecorder) -> None:
         refused = storable_text(f"{type(err).__name__}: {err}")
     run.context = {"__unstorable__": f"the database refused the context: {refused}"}
     try:
-        run.save(update_fields=OUTCOME_FIELDS)
+        _save_with_notifications(run)
     except CONNECTION_ERRORS:
         raise
     except Exception:
         logger.exception("run %s: recording only its status", run.pk)
         error = f"the outcome could not be stored: {refused}"
-        Run.objects.filter(pk=run.pk).update(status=run.status, finished_at=run.finished_at, error=error)
+        with transaction.atomic():
+            Run.objects.filter(pk=run.pk).update(status=run.status, finished_at=run.finished_at, error=error)
+            _notify_ended([run.pk])
+
+
+def _save_with_notifications(run: Run) -> None:
+    if not may_notify(run.definition):
+        run.save(update_fields=OUTCOME_FIELDS)  # no rules: no transaction to pay for
+        return
+    with transaction.atomic():
+        run.save(update_fields=OUTCOME_FIELDS)
+        _notify_quietly(run)
 
 
 def _log_rows():
@@ -368,12 +442,9 @@ def _watch_quietly(run_id: int, schedule: Callable[[], None]) -> None:
 
 
 def _record_failure(run: Run, err: BaseException, failed_step: str) -> None:
-    cause = err.__cause__ if isinstance(err, engine.FlowError) and err.__cause__ else err
-    run.error = storable_text(str(err) or type(err).__name__)
-    run.traceback = storable_text("".join(traceback.format_exception(cause)))
-    run.failed_step = storable_text(getattr(err, "step", None) or failed_step, FAILED_STEP_LIMIT)
-    if not isinstance(err, Exception):
-        run.error = storable_text(f"interrupted: {type(err).__name__}" + (f" {err}" if str(err) else ""))
-    elif not isinstance(err, engine.FlowError):
+    outcome = supervisor.failure_of(err, failed_step)
+    run.status, run.error, run.traceback = outcome.status, outcome.error, outcome.traceback
+    run.failed_step = outcome.failed_step
+    if isinstance(err, Exception) and not isinstance(err, engine.FlowError):
         # Not a flow's own failure: a bug on our side, worth the operator's attention.
         logger.error("run %s failed outside the flow", run.pk, exc_info=err)

@@ -10,15 +10,16 @@ from django.conf import settings
 from django.tasks import task
 from django.utils import timezone
 
-from runner import services
+from runner import liveness, services
 from runner.models import Run
 
 
 @task
 def execute_run_task(run_id: int) -> str:
-    return services.execute_run_task(
-        run_id, on_claimed=lambda: _schedule_watch(run_id, services.watch_delay())
-    )
+    with liveness.running(run_id):
+        return services.execute_run_task(
+            run_id, on_claimed=lambda: _schedule_watch(run_id, services.watch_delay())
+        )
 
 
 @task

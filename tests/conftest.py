@@ -9,7 +9,10 @@ pytest.register_assert_rewrite("tests.processes")
 
 from django.core.management import call_command  # noqa: E402
 
-from tests.processes import PACKAGES, Workers, run_manage  # noqa: E402
+from tests.processes import PACKAGES, Processes, Workers, run_manage  # noqa: E402
+
+# Fixtures shared by several packages' tests (the local webhook receiver of the alerts tests).
+pytest_plugins = ["tests.alerts.receiver"]
 
 
 def pytest_configure(config):
@@ -86,5 +89,12 @@ def runflow_here(settings, tmp_path):
 @pytest.fixture
 def workers(tmp_path):
     pool = Workers(tmp_path)
+    yield pool
+    pool.stop()
+
+
+@pytest.fixture
+def processes(tmp_path):
+    pool = Processes(tmp_path)
     yield pool
     pool.stop()

@@ -9,7 +9,7 @@ from django.utils import timezone
 from flows.models import Flow, SysLog
 from runner.models import Run
 
-ALL_PERMS = ("view_flow", "change_flow", "run_flow", "view_syslog")
+ALL_PERMS = ("view_flow", "change_flow", "run_flow", "view_syslog", "manage_channels")
 
 
 def step(name: str, method: str = "prt", mod: str = "common.Kt", **params) -> dict:
@@ -39,7 +39,9 @@ def flow_from_text(name: str, text: str) -> Flow:
 def make_user(username: str, *perms: str, password: str | None = None, staff: bool = True) -> User:
     # Without a password the user is fast to create; tests log in with force_login.
     user = User.objects.create_user(username, password=password, is_staff=staff)
-    user.user_permissions.set(Permission.objects.filter(codename__in=perms, content_type__app_label="flows"))
+    # The dashboard's permissions are the flows app's, and alerts' "manage channels".
+    apps = ("flows", "alerts")
+    user.user_permissions.set(Permission.objects.filter(codename__in=perms, content_type__app_label__in=apps))
     return user
 
 

@@ -1,6 +1,7 @@
 """Real processes started by tests (runflow, db_worker) against the test database."""
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -117,3 +118,68 @@ class Workers:
                 process.wait()
         for output in self.outputs:
             output.close()
+
+
+SCHEDULER = [sys.executable, "manage.py", "scheduler"]
+DB_WORKER = [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval=0.1"]
+REAP_EVERY = 1  # seconds between the reaps of a scheduler started by Processes
+
+
+class Processes:
+    """Children in their own session, so that a test can SIGKILL a worker's whole process
+    group (a prefork Celery worker and its children) as a crashed machine would."""
+
+    def __init__(self, tmp_path) -> None:
+        self.tmp_path = tmp_path
+        self.started: list[tuple[subprocess.Popen, object]] = []
+
+    def start(self, name: str, command: list[str], **env: str) -> subprocess.Popen:
+        output = open(self.tmp_path / f"{name}.log", "w")  # noqa: SIM115 (closed in stop)
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=child_env(self.tmp_path, **LIVENESS, **env),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        process.name = name
+        self.started.append((process, output))
+        return process
+
+    def scheduler(self, name: str = "scheduler", **env: str) -> subprocess.Popen:
+        process = self.start(name, SCHEDULER, WORKFLOW_SCHEDULER_REAP_SECONDS=str(REAP_EVERY), **env)
+        wait_until(lambda: "scheduler started" in self.output(process), 60, lambda: self.said(process))
+        return process
+
+    def output(self, process: subprocess.Popen) -> str:
+        return (self.tmp_path / f"{process.name}.log").read_text()
+
+    def said(self, *processes: subprocess.Popen) -> str:
+        return "\n".join(f"--- {p.name} said:\n{self.output(p)[-3000:]}" for p in processes)
+
+    def alive(self, *processes: subprocess.Popen) -> bool:
+        dead = [p for p in processes if p.poll() is not None]
+        assert not dead, f"{[p.name for p in dead]} exited early\n{self.said(*dead)}"
+        return True
+
+    def stop(self) -> None:
+        for process, output in self.started:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            output.close()
+
+
+def terminate(*processes: subprocess.Popen) -> list[int]:
+    """SIGTERM each, as a service manager stops it; their exit codes."""
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    return [process.wait(timeout=30) for process in processes]
+
+
+def kill_group(process: subprocess.Popen) -> float:
+    """SIGKILL the process and all its children; the moment it happened (monotonic)."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    return time.monotonic()

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "flows",
     "schedules",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -117,6 +118,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
+                "flows.context_processors.liveness_warnings",
             ],
         },
     },
@@ -200,6 +202,8 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "True")
+    # Load balancers and Prometheus often probe over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^health$", r"^metrics$"]
     SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 3600)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "False")
     SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "False")
@@ -229,6 +233,10 @@ WORKFLOW_WORKER_LOST_SECONDS = envint("WORKFLOW_WORKER_LOST_SECONDS", 30)
 # How long a worker keeps trying to record a run's outcome while the database is unreachable
 # (reconnecting with backoff); the outcome lands as soon as it is back within that time.
 WORKFLOW_RECORD_RETRY_SECONDS = envint("WORKFLOW_RECORD_RETRY_SECONDS", 600)
+# A step stopped by its timeout or a forced cancel gets this long after SIGTERM (its
+# `finally` blocks, its log lines) before SIGKILL; a cancel waits this long for the
+# running step to return by itself (docs/runs.md, "Timeouts and cancel").
+WORKFLOW_KILL_GRACE_SECONDS = envint("WORKFLOW_KILL_GRACE_SECONDS", 5)
 # Where runs are queued: "db" (Django tasks in this database, `manage.py db_worker`) or
 # "celery" (`celery -A workflow_site worker`, broker CELERY_BROKER_URL).
 WORKFLOW_QUEUE = os.environ.get("WORKFLOW_QUEUE", "db")
@@ -242,6 +250,8 @@ WORKFLOW_SKIP_IF_RUNNING = envlist("WORKFLOW_SKIP_IF_RUNNING", "")
 WORKFLOW_SCHEDULE_GRACE_SECONDS = envint("WORKFLOW_SCHEDULE_GRACE_SECONDS", 60)
 WORKFLOW_SCHEDULER_WAKE_SECONDS = envint("WORKFLOW_SCHEDULER_WAKE_SECONDS", 10)
 WORKFLOW_SCHEDULER_REAP_SECONDS = envint("WORKFLOW_SCHEDULER_REAP_SECONDS", 5)
+# Where the dashboard is reached: notifications link to a run as WORKFLOW_BASE_URL/runs/<id>/.
+WORKFLOW_BASE_URL = os.environ.get("WORKFLOW_BASE_URL", "http://127.0.0.1:8000")
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "workflow")
@@ -251,3 +261,5 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Records waiting for the wf_syslog writer; beyond this they are dropped and counted.
 WORKFLOW_LOG_QUEUE_SIZE = envint("WORKFLOW_LOG_QUEUE_SIZE", 100_000)
+# /metrics wants "Authorization: Bearer <this>"; unset, it answers only requests from this machine.
+WORKFLOW_METRICS_TOKEN = os.environ.get("WORKFLOW_METRICS_TOKEN", "")

@@ -18,6 +18,8 @@ STATUS_ICONS = {
     "succeeded": "✔",
     "failed": "✘",
     "cancelled": "⊘",
+    "timed_out": "⏱",
+    "reused": "↷",
     "waiting": "·",
 }
 

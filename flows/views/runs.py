@@ -1,4 +1,4 @@
-"""Run history, the live run page, cancel and re-run."""
+"""Run history, the live run page, cancel, re-run and resume."""
 
 import json
 from urllib.parse import urlencode
@@ -16,10 +16,11 @@ from flows.editing import diff_lines
 from flows.forms import RunFilterForm
 from flows.logsearch import LogsUnavailable, run_lines
 from flows.models import Flow
-from runner.dispatch import start_run
+from runner import resume
+from runner.dispatch import hand_over, start_run
 from runner.log import run_logger_name
 from runner.models import Run
-from runner.services import CannotStart, request_cancel, runnable_flow_of
+from runner.services import CannotStart, create_resume_run, request_cancel, runnable_flow_of
 
 RUNS_PAGE = 50
 # Lines appended by one poll of the run page; a run that logs faster catches up over the next polls.
@@ -116,18 +117,45 @@ def _timeline(run: Run, steps: list) -> list[dict]:
     return bars
 
 
-def _planned_steps(definition: str) -> list[str]:
+def _procedures(definition: str) -> list[dict]:
     try:
         procedures = json.loads(definition).get("procedures", [])
-        return [str(p.get("name", f"#{i}")) for i, p in enumerate(procedures)]
+        return [p if isinstance(p, dict) else {} for p in procedures]
     except (ValueError, AttributeError, TypeError):
         return []
 
 
+def _planned_steps(procedures: list[dict]) -> list[str]:
+    return [str(p.get("name", f"#{i}")) for i, p in enumerate(procedures)]
+
+
+def _with_attempts(steps: list, procedures: list[dict]) -> list:
+    """The steps, each with `max_attempts` (its retry policy's, else None) and `failures`: what
+    the page says of each attempt that did not end the step."""
+    for step in steps:
+        retry = procedures[step.index].get("retry") if step.index < len(procedures) else None
+        step.max_attempts = retry.get("max_attempts") if isinstance(retry, dict) else None
+        step.failures = [_attempt_line(entry, step.max_attempts) for entry in step.attempt_log or []]
+    return steps
+
+
+def _attempt_line(entry, max_attempts) -> str:
+    """A failed attempt's line: attempt 2 of 3 failed: ConnectionError: ...; retrying in 20 s."""
+    if not isinstance(entry, dict):
+        return str(entry)
+    of = f" of {max_attempts}" if max_attempts else ""
+    line = f"attempt {entry.get('number', '?')}{of} failed: {entry.get('error') or 'unknown error'}"
+    delay = entry.get("delay")
+    if isinstance(delay, int | float):
+        line += f"; retrying in {delay:.0f} s" if delay >= 10 else f"; retrying in {delay:.1f} s"
+    return line
+
+
 def _status_context(run: Run, request: HttpRequest) -> dict:
     """What the status block shows: it is re-sent every second while the run goes."""
-    steps = list(run.steps.order_by("index"))
-    planned = _planned_steps(run.definition)
+    procedures = _procedures(run.definition)
+    steps = _with_attempts(list(run.steps.order_by("index")), procedures)
+    planned = _planned_steps(procedures)
     context = run.context if isinstance(run.context, dict) else {}
     step_order = {name: i for i, name in enumerate(planned)}
     results = sorted(context.items(), key=lambda item: (item[0].startswith("_"), step_order.get(item[0], 0)))
@@ -137,7 +165,27 @@ def _status_context(run: Run, request: HttpRequest) -> dict:
         "not_started": planned[len(steps) :],
         "results": results,
         "can_run": request.user.has_perm(RUN_FLOWS),
+        "chain": resume.resume_chain(run),
+        **_resume_offer(run),
     }
+
+
+def _resume_offer(run: Run) -> dict:
+    """What the page offers to resume a finished, unsuccessful run: the step it would resume
+    from, or why it cannot; and whether the current definition may be used, or how it differs
+    before that step."""
+    if not run.is_finished or run.status == Run.Status.SUCCEEDED:
+        return {}
+    try:
+        point = resume.resumable(run)
+    except resume.CannotResume as err:
+        return {"resume_refused": str(err)}
+    current = Flow.all_objects.filter(pk=run.flow_id).first() if run.flow_id is not None else None
+    if current is None:
+        return {"resume_refused": f"run {run.pk} cannot be resumed: its flow no longer exists"}
+    differences = resume.changed_steps(run.definition, current.flow_json, point.index)
+    same = current.flow_json == run.definition
+    return {"resume_point": point, "current_differences": differences, "current_is_same": same}
 
 
 def _with_steps(run: Run, lines: list) -> list:
@@ -239,6 +287,26 @@ def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Run {run.pk} will stop after its current step.")
     return redirect("wf-run", run_id=run.pk)
+
+
+@login_required
+@require_POST
+def run_resume(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = access.get_run(request, run_id, RUN_FLOWS)
+    current_definition = request.POST.get("definition") == "current"
+    try:
+        new = create_resume_run(
+            run,
+            current_definition=current_definition,
+            triggered_by=request.user.get_username(),
+            on_created=hand_over,
+        )
+    except (resume.CannotResume, CannotStart) as err:
+        # The page shows the reason (and any difference in the definition) again, from the run.
+        messages.error(request, f"Not resumed: {err}")
+        return redirect("wf-run", run_id=run.pk)
+    messages.success(request, f"Run {new.pk} queued: it resumes run {run.pk}.")
+    return redirect("wf-run", run_id=new.pk)
 
 
 @login_required

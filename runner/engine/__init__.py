@@ -21,12 +21,15 @@ from .errors import (
     RunCancelled,
 )
 from .executor import RunInfo, RunListener, run_flow
-from .freeze import FrozenDict, FrozenList, freeze
+from .freeze import FrozenDict, FrozenList, freeze, thaw
 from .jsontext import JSONNumberError, number_problem, parse_json
+from .notify import NOTIFY_EVENTS, NotifyRule
+from .retry import RetryPolicy, is_retryable, retry_delay
 
 __all__ = [
-    "NO_STEP", "RUN_DATA", "Diagnostic", "FlowAnalysis", "FlowDefinition", "FlowError", "FrozenDict",
-    "FrozenList", "InvalidStepResult", "JSONNumberError", "ParameterResolutionError", "Procedure",
-    "ProcedureFailed", "ProcedureLoadError", "Reference", "RunCancelled", "RunInfo", "RunListener",
-    "StepOutline", "analyse_flow", "freeze", "number_problem", "parse_json", "run_flow", "validate_flow",
+    "NOTIFY_EVENTS", "NO_STEP", "RUN_DATA", "Diagnostic", "FlowAnalysis", "FlowDefinition", "FlowError",
+    "FrozenDict", "FrozenList", "InvalidStepResult", "JSONNumberError", "NotifyRule",
+    "ParameterResolutionError", "Procedure", "ProcedureFailed", "ProcedureLoadError", "Reference",
+    "RetryPolicy", "RunCancelled", "RunInfo", "RunListener", "StepOutline", "analyse_flow", "freeze",
+    "is_retryable", "number_problem", "parse_json", "retry_delay", "run_flow", "thaw", "validate_flow",
 ]  # fmt: skip

@@ -12,7 +12,9 @@ from .diagnostics import Diagnostic, key_path
 from .freeze import freeze
 from .jsontext import JSONNumberError, parse_json
 from .loader import MAX_HINTS, ProcedureLoader
+from .notify import NotifyRule, notify_problems
 from .references import RESERVED_ROOTS, RUNTIME_KEYS, BadReference, parse
+from .retry import RetryPolicy, retry_problems, timeout_problem
 
 MAX_SOURCE_SIZE = 5 * 1024 * 1024
 MAX_PARAMS_DEPTH = 100
@@ -20,8 +22,10 @@ MAX_PARAMS_DEPTH = 100
 MAX_STEPS = 100_000
 # Run records store step names in 128-character columns.
 MAX_STEP_NAME = 128
-STEP_KEYS = ("name", "mod", "method", "params")
+STEP_KEYS = ("name", "mod", "method", "params", "retry", "timeout_seconds")
+FLOW_KEYS = ("procedures", "timeout_seconds", "max_duration_seconds", "notify")
 _STEP_KEY_SET = frozenset(STEP_KEYS)
+_STEP_KEY_LIST = "name, mod, method, params, retry and timeout_seconds"
 _JSON_SCALARS = (str, int, float, bool, type(None))
 HINT_WINDOW = 1000  # "did you mean" for a step reference looks at this many earlier steps
 RUN_DATA = -1  # Reference.step of "@_input..." and "@_runtime..."
@@ -30,13 +34,16 @@ NO_STEP = -2  # Reference.step of a reference that names nothing it could use
 
 @dataclass(frozen=True, slots=True)
 class Procedure:
-    """One step of a flow; ``params`` is read-only and ``index`` its position in the flow."""
+    """One step of a flow; ``params`` is read-only and ``index`` its position in the flow.
+    ``retry`` and ``timeout_seconds`` (of one attempt) are None when the step has none."""
 
     name: str
     mod: str
     method: str
     params: dict = field(default_factory=dict)
     index: int = 0
+    retry: RetryPolicy | None = None
+    timeout_seconds: float | None = None
 
     @property
     def label(self) -> str:
@@ -46,6 +53,10 @@ class Procedure:
 @dataclass(frozen=True)
 class FlowDefinition:
     procedures: tuple[Procedure, ...]
+    timeout_seconds: float | None = None  # of the whole run
+    # A run still going after this long is "late": its flow's rules may notify of it.
+    max_duration_seconds: float | None = None
+    notify: tuple[NotifyRule, ...] = ()
 
 
 class Reference(NamedTuple):
@@ -75,6 +86,8 @@ class FlowAnalysis:
     diagnostics: list[Diagnostic]  # the first max_diagnostics found
     problem_count: int  # every diagnostic found, listed or not
     steps: list[StepOutline]  # empty when the text has no list of steps
+    # (path, name) of each channel its notify rules name, read even from a faulty definition.
+    channels: tuple[tuple[str, str], ...] = ()
 
 
 def validate_flow(
@@ -107,9 +120,20 @@ def analyse_flow(
         checker.error("SCHEMA", "", 'a flow definition must be a JSON object with a "procedures" list')
         return checker.result(None)
     for key in data:
-        if key != "procedures" and checker.listed():
+        if key not in FLOW_KEYS and checker.listed():
             path = key_path(key).removeprefix(".")
-            checker.error("SCHEMA", path, f'unknown key "{key}": a flow has only "procedures"')
+            message = (
+                f'unknown key "{key}": a flow has "procedures" and optional "timeout_seconds",'
+                ' "max_duration_seconds" and "notify"'
+            )
+            checker.error("SCHEMA", path, message)
+    timeout = data.get("timeout_seconds")
+    if "timeout_seconds" in data and timeout_problem(timeout) and checker.listed():
+        checker.error("OUT_OF_RANGE", "timeout_seconds", timeout_problem(timeout))
+    max_duration = data.get("max_duration_seconds")
+    if "max_duration_seconds" in data and timeout_problem(max_duration) and checker.listed():
+        checker.error("OUT_OF_RANGE", "max_duration_seconds", timeout_problem(max_duration))
+    rules = checker.notify(data["notify"]) if "notify" in data else ()
     procedures = data.get("procedures")
     if not isinstance(procedures, list) or not procedures:
         checker.error("SCHEMA", "procedures", '"procedures" must be a non-empty list of steps')
@@ -124,11 +148,12 @@ def analyse_flow(
             checker.step(index, item)
     if checker.problems:
         return checker.result(None)
+    policies = checker.policies
     steps = tuple(
-        Procedure(p["name"], p["mod"], p["method"], freeze(p.get("params", {})), i)
+        Procedure(p["name"], p["mod"], p["method"], freeze(p.get("params", {})), i, *policies.get(i, ()))
         for i, p in enumerate(procedures)
     )
-    return checker.result(FlowDefinition(steps))
+    return checker.result(FlowDefinition(steps, timeout, max_duration, rules))
 
 
 class _Checker:
@@ -142,9 +167,11 @@ class _Checker:
         self.known: dict[str, Reference] = {}  # every reference text seen, read once
         self.outlines: list[StepOutline] = []
         self.order: tuple[list[int], list[str]] | None = None  # first indexes and names, for hints
+        self.policies: dict[int, tuple] = {}  # (retry, timeout_seconds) of the steps that have one
+        self.channels: tuple[tuple[str, str], ...] = ()
 
     def result(self, definition: FlowDefinition | None) -> FlowAnalysis:
-        return FlowAnalysis(definition, self.diagnostics, self.problems, self.outlines)
+        return FlowAnalysis(definition, self.diagnostics, self.problems, self.outlines, self.channels)
 
     def error(self, code, path, message, step=None) -> None:
         self.problems += 1
@@ -205,7 +232,7 @@ class _Checker:
         if not item.keys() <= _STEP_KEY_SET:
             for key in item:
                 if key not in _STEP_KEY_SET and self.listed(outline):
-                    message = f'unknown key "{key}": a step has name, mod, method and params'
+                    message = f'unknown key "{key}": a step has {_STEP_KEY_LIST}'
                     hint = self.hint(str(key), STEP_KEYS, '"')
                     self.error("SCHEMA", f"procedures[{index}]{key_path(key)}", message + hint, step)
         if not (step and outline.mod and outline.method):
@@ -228,6 +255,8 @@ class _Checker:
             err = self.loader.problem(mod, outline.method or None)
             if err is not None and self.listed(outline):
                 self.error(err.code, f"procedures[{index}].{err.field}", str(err), step)
+        if "retry" in item or "timeout_seconds" in item:
+            self.policy(item, outline)
         params = item.get("params")
         if isinstance(params, dict):
             if params:
@@ -235,6 +264,28 @@ class _Checker:
                 self.walk(params, outline, [], 0)
         elif (params is not None or "params" in item) and self.listed(outline):
             self.error("SCHEMA", f"procedures[{index}].params", '"params" must be an object', step)
+
+    def notify(self, value) -> tuple[NotifyRule, ...]:
+        rules, problems, channels = notify_problems(value)
+        self.channels = tuple((f"notify{path}", name) for path, name in channels)
+        for code, path, message in problems:
+            if self.listed():
+                self.error(code, f"notify{path}", message)
+        return rules
+
+    def policy(self, item: dict, outline: StepOutline) -> None:
+        where = f"procedures[{outline.index}]"
+        retry = None
+        if "retry" in item:
+            retry, problems = retry_problems(item["retry"])
+            for code, path, message in problems:
+                if self.listed(outline):
+                    self.error(code, f"{where}.retry{path}", message, outline.name)
+        timeout = item.get("timeout_seconds")
+        problem = timeout_problem(timeout) if "timeout_seconds" in item else None
+        if problem and self.listed(outline):
+            self.error("OUT_OF_RANGE", f"{where}.timeout_seconds", problem, outline.name)
+        self.policies[outline.index] = (retry, timeout)
 
     def walk(self, container, outline: StepOutline, location: list, depth: int) -> None:
         # The hot loop of a large definition: per string, a prefix test, and for a reference

@@ -14,7 +14,12 @@ class ParameterResolutionError(FlowError):
 
 
 class ProcedureFailed(FlowError):
-    """A procedure raised; the original exception is ``__cause__``."""
+    """A procedure raised; the original exception is ``__cause__``, ``attempts`` how many
+    attempts the step made (more than 1 under a retry policy)."""
+
+    def __init__(self, message: str, *, step: str | None = None, attempts: int = 1) -> None:
+        super().__init__(message, step=step)
+        self.attempts = attempts
 
 
 class InvalidStepResult(FlowError):

@@ -36,6 +36,7 @@ __all__ = [
     "LOG_FORMAT",
     "attach_database_handler",
     "console_threshold",
+    "dropped_records",
     "flush_logs",
     "log_database",
     "run_logger",
@@ -128,6 +129,14 @@ def console_threshold(level: int):
         yield
     finally:
         console.setLevel(previous)
+
+
+def dropped_records() -> int:
+    """The log records this process has dropped so far (a full queue or buffer)."""
+    pipeline = _pipeline
+    if pipeline is None:
+        return 0
+    return pipeline.dropped_total + (pipeline.database.dropped_total if pipeline.database else 0)
 
 
 def log_database() -> str:

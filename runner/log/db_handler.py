@@ -71,6 +71,8 @@ class DatabaseHandler(logging.Handler):
         self._pid: int | None = None
         self._writer_ident: int | None = None
         self._stopped = False
+        # Every row this process dropped, never reset (the notices' count is): for /metrics.
+        self.dropped_total = 0
 
     def filter(self, record: logging.LogRecord) -> bool:
         # The database layer's own records, and anything logged while writing, would feed
@@ -100,6 +102,7 @@ class DatabaseHandler(logging.Handler):
                 room = max(self.capacity - len(self._buffer), 0)
                 if len(rows) > room:
                     self._dropped += len(rows) - room
+                    self.dropped_total += len(rows) - room
                     rows = rows[:room]
                 was_empty = not self._buffer
                 self._buffer.extend(rows)
@@ -149,7 +152,7 @@ class DatabaseHandler(logging.Handler):
         self._rows_ready = threading.Condition(self._lock)
         self._progress = threading.Condition(self._lock)
         self._buffer: collections.deque[Row] = collections.deque()
-        self._enqueued = self._done = self._dropped = 0
+        self._enqueued = self._done = self._dropped = self.dropped_total = 0
         self._down_since: float | None = None
         self._stopping = False
         # A fresh context: Django keeps connections per thread and per context, and the

@@ -152,6 +152,8 @@ class LogPipeline(logging.Handler):
         self.max_message_chars = max_message_chars
         self._pid: int | None = None
         self._stopped = False
+        # Every record this process dropped, never reset (the notices' count is): for /metrics.
+        self.dropped_total = 0
 
     def attach_database(self, handler: DatabaseHandler) -> None:
         self.database = handler
@@ -165,6 +167,7 @@ class LogPipeline(logging.Handler):
                 self._start()
             if self._queue.qsize() >= self.queue_size:
                 self._dropped += 1
+                self.dropped_total += 1
                 return
             if self._dropped:
                 self._queue.put(self._drop_notice())
@@ -223,7 +226,7 @@ class LogPipeline(logging.Handler):
         # First record in this process: a forked child inherits the parent's queue but not
         # its thread, so it gets its own of both.
         self._queue = queue.SimpleQueue()
-        self._dropped = 0
+        self._dropped = self.dropped_total = 0
         self._thread = threading.Thread(target=self._listen, name="workflow-log-listener", daemon=True)
         self._thread.start()
         self._pid = os.getpid()

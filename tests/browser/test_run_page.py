@@ -1,9 +1,11 @@
 import pytest
 from playwright.sync_api import Page, expect
 
+from flows.models import SysLog
 from runner.models import Run, RunStep
 from tests.browser.conftest import WORKER_TIMEOUT
 from tests.factories import EXAMPLE, make_flow, step
+from tests.processes import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -62,6 +64,10 @@ def test_a_cancelled_run_stops_after_its_running_step_and_never_starts_the_next(
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#cancel-run")
     expect(page.locator("#cancel-requested")).to_be_visible()
+    # The worker reads the request every 0.5 s and says so in the run's log.
+    lines = SysLog.objects.of_logger_tree(f"workflow.run.{Run.objects.get().pk}")
+    seen = lines.filter(message__startswith="cancel requested")
+    wait_until(seen.exists, message="the worker seeing the cancel request")
     release.touch()
 
     expect(page.locator("#run-status")).to_have_attribute("data-status", "cancelled", timeout=WORKER_TIMEOUT)

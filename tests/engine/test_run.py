@@ -222,14 +222,6 @@ def test_procedure_cannot_replace_a_stored_result():
     assert isinstance(error.__cause__, TypeError)
 
 
-def test_referenced_value_in_params_is_read_only():
-    error = failing_run(
-        ProcedureFailed, step("a", msg="hi"), step("b", method="change_param_value", value="@a")
-    )
-    assert isinstance(error.__cause__, TypeError)
-    assert "read-only" in str(error)
-
-
 def test_failing_cancellation_check_does_not_interrupt_the_run(caplog):
     def broken():
         raise ConnectionError("database gone")

@@ -6,6 +6,7 @@ import contextlib
 import pytest
 from django.db import connection
 
+from flows.models import SysLog
 from runner import services
 from runner.models import Run, RunStep
 from tests.factories import make_flow, step
@@ -70,6 +71,11 @@ def test_a_cancel_requested_after_the_connections_were_killed_stops_the_run(surv
 
     kill_other_connections()
     services.request_cancel(run_id)
+    # The worker reads the request every 0.5 s (reconnecting first) and says so in the run's log.
+    seen = SysLog.objects.of_logger_tree(f"workflow.run.{run_id}").filter(
+        message__startswith="cancel requested"
+    )
+    wait_until(seen.exists, message="the worker seeing the cancel request")
     release.touch()
 
     run = survival.finished(run_id)

@@ -5,6 +5,7 @@ import signal
 import pytest
 from django.db import connection
 
+from flows.models import SysLog
 from runner import dispatch, services
 from runner.models import Run, RunStep
 from runner.tasks import execute_run_task
@@ -66,6 +67,10 @@ def test_a_running_run_cancelled_stops_before_its_next_step(workers, tmp_path):
     wait_until(lambda: RunStep.objects.filter(run_id=run_id, name="hold").exists(), message="step hold")
 
     services.request_cancel(run_id)
+    # The worker reads the request every 0.5 s and says so in the run's log.
+    lines = SysLog.objects.of_logger_tree(f"workflow.run.{run_id}")
+    seen = lines.filter(message__startswith="cancel requested")
+    wait_until(seen.exists, message="the worker seeing the cancel request")
     release.touch()
 
     run = wait_until(lambda: Run.objects.filter(pk=run_id, status="cancelled").first(), message="cancelled")

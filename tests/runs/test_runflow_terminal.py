@@ -83,7 +83,7 @@ def test_on_a_terminal_the_log_file_and_wf_syslog_still_get_every_line(tmp_path)
     runflow_on_a_terminal(tmp_path, "example")
 
     logged = (tmp_path / "workflow.log").read_text()
-    assert " DEBUG executor _run_steps step step1 (common.Kt.prt) started\n" in logged
+    assert " DEBUG executor run_steps step step1 (common.Kt.prt) started\n" in logged
     assert " INFO Kt prt msg=hello\n" in logged
     levels = set(
         SysLog.objects.filter(logger_name__startswith="workflow.run.").values_list("level", flat=True)
@@ -171,7 +171,7 @@ def test_quiet_runflow_prints_the_error_and_the_reason_when_the_run_fails(runflo
 
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    assert " ERROR executor _run_steps second (Testing.boom) failed: ValueError: kaput" in lines[0]
+    assert " ERROR executor run_steps second (Testing.boom) failed: ValueError: kaput" in lines[0]
     assert lines[-1].startswith("runflow: run ") and lines[-1].endswith("ValueError: kaput")
     assert not any(" INFO " in line or " DEBUG " in line for line in lines)
 

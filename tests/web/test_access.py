@@ -30,6 +30,8 @@ PAGES = {
     "schedules": ("/schedules/", "view_flow"),
     "schedule preview": ("/schedules/preview/?cron=30+2+*+*+*&timezone=Europe/Berlin", "view_flow"),
     "schedule edit form": ("/schedules/{schedule}/edit/", "change_flow"),
+    "workers": ("/workers/", "view_flow"),
+    "channels": ("/channels/", "view_flow"),
 }
 
 ACTIONS = {
@@ -48,27 +50,42 @@ ACTIONS = {
     "run": ("/flows/example/run/", "run_flow", {"input": ""}),
     "cancel": ("/runs/{run}/cancel/", "run_flow", {}),
     "re-run": ("/runs/{run}/rerun/", "run_flow", {}),
+    "resume": ("/runs/{run}/resume/", "run_flow", {}),
     "add schedule": ("/flows/example/schedules/add/", "change_flow", {"cron": "@daily", "timezone": "UTC"}),
     "edit schedule": ("/schedules/{schedule}/edit/", "change_flow", {"cron": "@hourly", "timezone": "UTC"}),
     "pause schedule": ("/schedules/{schedule}/pause/", "change_flow", {}),
     "resume schedule": ("/schedules/{schedule}/resume/", "change_flow", {}),
     "remove schedule": ("/schedules/{schedule}/remove/", "change_flow", {}),
+    "add channel": ("/channels/add/", "manage_channels", {"name": "ops2", "url": "json://127.0.0.1:9/hook"}),
+    "test channel": ("/channels/{channel}/test/", "manage_channels", {}),
+    "remove channel": ("/channels/{channel}/remove/", "manage_channels", {}),
 }
 
 ALL = [*PAGES.values(), *ACTIONS.values()]
+# Open without login, for load balancers and Prometheus (tests/web/test_health.py, test_metrics.py).
+PUBLIC = {"health": "/health", "metrics": "/metrics"}
 
 
 @pytest.fixture
 def world(world):
-    """The conftest's world, with a schedule of the example flow."""
+    """The conftest's world, with a schedule of the example flow and a channel."""
+    from alerts.models import Channel
     from schedules.editing import create
 
-    return {**world, "schedule": create(world["flow"], cron_text="30 2 * * *", tz_name="Europe/Berlin")}
+    schedule = create(world["flow"], cron_text="30 2 * * *", tz_name="Europe/Berlin")
+    return {
+        **world,
+        "schedule": schedule,
+        "channel": Channel.objects.create(name="ops", url="json://127.0.0.1:9/"),
+    }
 
 
 def url(template: str, world) -> str:
     return template.format(
-        revision=world["revision"].number, run=world["run"].pk, schedule=world["schedule"].pk
+        revision=world["revision"].number,
+        run=world["run"].pk,
+        schedule=world["schedule"].pk,
+        channel=world["channel"].pk,
     )
 
 
@@ -76,8 +93,9 @@ def test_the_matrix_covers_every_named_route_of_the_dashboard():
     # A new page or action must say who may use it: add it to PAGES or ACTIONS.
     dashboard = {pattern.name for pattern in get_resolver("flows.urls").url_patterns if pattern.name}
     listed = {
-        resolve(template.split("?")[0].format(revision=1, run=1, schedule=1)).url_name for template, *_ in ALL
-    }
+        resolve(template.split("?")[0].format(revision=1, run=1, schedule=1, channel=1)).url_name
+        for template, *_ in ALL
+    } | {resolve(path).url_name for path in PUBLIC.values()}
 
     assert dashboard - listed == set(), "routes missing from the access matrix"
 

@@ -114,12 +114,12 @@ def make_flows(count: int) -> None:
 
 # session, user, the user's and groups' permissions, flows, their runs, their descriptions,
 # their schedules' next due times (one query for all the flows), recent runs, and the ERROR
-# and CRITICAL lines (one index range each).
-OVERVIEW_QUERIES = 11
+# and CRITICAL lines (one index range each), and the no-worker / no-scheduler banner (one query).
+OVERVIEW_QUERIES = 12
 # A search adds one: the ids of the flows whose description contains the text.
 SEARCH_QUERIES = OVERVIEW_QUERIES + 1
 # A refresh sends no errors: session, user, permissions, flows, runs, descriptions, next due
-# times, recent runs.
+# times, recent runs, the banner.
 REFRESH_QUERIES = OVERVIEW_QUERIES - 2
 
 

@@ -12,6 +12,8 @@ import time
 
 from django_tasks_db.management.commands import db_worker as library
 
+from alerts import sender
+from runner import liveness
 from runner.reconnect import CONNECTION_ERRORS, drop_broken_connections
 
 logger = logging.getLogger("django_tasks_db")
@@ -21,6 +23,19 @@ MAX_PAUSE = 10.0
 
 class Worker(library.Worker):
     def run(self) -> None:
+        # Its row on /workers/, /health and the banners, stamped from a thread so that a long
+        # run does not make the worker look gone.
+        beater = liveness.Beater(liveness.Kind.DB_WORKER, ",".join(self.queue_names)).start()
+        # The outbox is sent from workers too (a thread of its own), so alerts go out while
+        # no scheduler runs.
+        notifications = sender.SenderThread().start()
+        try:
+            return self._run_through_outages()
+        finally:
+            notifications.stop()
+            beater.stop()
+
+    def _run_through_outages(self) -> None:
         pause, wake, last_failure = 0.5, threading.Event(), 0.0
         while True:
             try:

@@ -1,4 +1,5 @@
-"""`manage.py runflow NAME`: run one flow now, in this process (what cron calls).
+"""`manage.py runflow NAME`: run one flow now, in this process (what cron calls);
+`runflow --resume RUN_ID` resumes a failed run from its failed step.
 
 Exit codes: 0 succeeded, 1 the run failed, 2 it could not start.
 """
@@ -22,6 +23,7 @@ from runner.inputs import InputError, parse_key_values
 from runner.log import console_threshold, setup_logging
 from runner.log.pipeline import CLEAR_LINE
 from runner.models import FlowGate, Run, RunStep
+from runner.resume import CannotResume
 from runner.validation import flow_diagnostics
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_START = 0, 1, 2
@@ -62,13 +64,24 @@ class TerminalProgress(RunListener):
     """Step by step progress for a person watching a terminal: one line per step, shown
     while the step runs and completed in place when it ends (green, or red for a failure)."""
 
-    def __init__(self, stream: OutputWrapper, style) -> None:
+    def __init__(self, stream: OutputWrapper, style, reused_from: int | None = None) -> None:
         self.stream = stream
         self.style = style
         self.line_open = False
+        self.reused_from = reused_from  # the run a resume takes its earlier results from
 
     def step_started(self, run, step) -> None:
         self.stream.write(f"▶ {step.label} …", ending="")
+        self.line_open = True
+
+    def step_reused(self, run, step, result) -> None:
+        origin = f" from run {self.reused_from}" if self.reused_from else ""
+        self.stream.write(f"{self.style.SUCCESS('↷')} {step.label} reused{origin}")
+
+    def attempt_failed(self, run, step, attempt, error, duration, delay) -> None:
+        # The step goes on: its line says so, and a new one shows the next attempt running.
+        self._complete(self.style.WARNING(f"✘ {attempt_failure(step, attempt, error, delay)}"))
+        self.stream.write(f"▶ {step.label} attempt {attempt + 1} …", ending="")
         self.line_open = True
 
     def step_finished(self, run, step, result, duration) -> None:
@@ -89,12 +102,36 @@ class TerminalProgress(RunListener):
         self.line_open = False
 
 
+def attempt_failure(step, attempt: int, error: BaseException, delay: float) -> str:
+    """The line of a failed attempt: fetch (mod.Kt.get) attempt 2 of 3 failed: E: ...; retrying in 20 s."""
+    retry = getattr(step, "retry", None)
+    of = f" of {retry.max_attempts}" if retry is not None else ""
+    cause = error.__cause__ or error
+    reason = _one_line(f"{type(cause).__name__}: {cause}")
+    return f"{step.label} attempt {attempt}{of} failed: {reason}; retrying in {_seconds(delay)}"
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+
+
 class Command(BaseCommand):
     help = "Run a flow now. Exit code 0 succeeded, 1 the run failed, 2 it could not start."
     requires_system_checks = []
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("name", help="the flow's flow_name")
+        parser.add_argument("name", nargs="?", help="the flow's flow_name")
+        parser.add_argument(
+            "--resume",
+            type=int,
+            metavar="RUN_ID",
+            help="resume that failed, cancelled or lost run from its failed step (instead of NAME)",
+        )
+        parser.add_argument(
+            "--current-definition",
+            action="store_true",
+            help="with --resume: the flow's current definition, if no step before the failed one changed",
+        )
         parser.add_argument(
             "--input",
             action="append",
@@ -126,6 +163,7 @@ class Command(BaseCommand):
             raise
 
     def handle(self, *args, name, input, input_json, check, queue, concurrency, as_json, **options):
+        resume_id, current_definition = options.get("resume"), options.get("current_definition", False)
         # Django styles all of stderr as errors on a terminal: each line here picks its own.
         self.stderr.style_func = None
         self.verbosity = options.get("verbosity", 1)
@@ -135,10 +173,16 @@ class Command(BaseCommand):
             force_color=options.get("force_color", False),
         )
         try:
-            code = self._run(name, input, input_json, check, queue, concurrency, as_json)
-        except services.CannotStart as err:
-            for diagnostic in err.diagnostics:
+            _check_what_to_run(name, resume_id, input, input_json, check, concurrency, current_definition)
+            if resume_id is not None:
+                code = self._resume(resume_id, current_definition, queue, as_json)
+            else:
+                code = self._run(name, input, input_json, check, queue, concurrency, as_json)
+        except (services.CannotStart, CannotResume) as err:
+            for diagnostic in getattr(err, "diagnostics", ()):
                 self.stderr.write(f"  {diagnostic.code} at {diagnostic.path}: {diagnostic.message}")
+            for difference in getattr(err, "differences", ()):
+                self.stderr.write(f"  {difference}")
             self.stderr.write(f"runflow: cannot start: {err}", style_func=self.paint.ERROR)
             if as_json:
                 self._print_json(None, name, "not_started", error=str(err))
@@ -176,15 +220,36 @@ class Command(BaseCommand):
         # each CLI run marks those first, so a stale "running" never blocks skip_if_running.
         services.reap_lost_runs()
         if queue:
-            run = dispatch.start_run(flow, trigger="cli", **request)
-            if as_json:
-                self._print_json(run.pk, name, run.status)
-            else:
-                self.stdout.write(str(run.pk))
-            return EXIT_OK
-        run = services.create_run(flow, trigger="cli", **request)
+            return self._queued(dispatch.start_run(flow, trigger="cli", **request), as_json)
+        return self._execute_new(services.create_run(flow, trigger="cli", **request), as_json)
+
+    def _resume(self, run_id: int, current_definition: bool, queue: bool, as_json: bool) -> int:
+        setup_logging()
+        try:
+            connection.ensure_connection()
+            # A run whose worker died is "running" until reaped: reap first, so it can resume.
+            services.reap_lost_runs()
+            run = services.create_resume_run(
+                run_id,
+                current_definition=current_definition,
+                triggered_by=_os_user(),
+                on_created=dispatch.hand_over if queue else None,
+            )
+        except DatabaseError as err:
+            raise services.CannotStart(_database_problem(err)) from err
+        return self._queued(run, as_json) if queue else self._execute_new(run, as_json)
+
+    def _queued(self, run: Run, as_json: bool) -> int:
+        if as_json:
+            self._print_json(run.pk, run.flow_name, run.status)
+        else:
+            self.stdout.write(str(run.pk))
+        return EXIT_OK
+
+    def _execute_new(self, run: Run, as_json: bool) -> int:
+        name = run.flow_name
         shows_progress = self.stderr.isatty() and not as_json and self.verbosity > 0
-        progress = TerminalProgress(self.stderr, self.paint) if shows_progress else None
+        progress = TerminalProgress(self.stderr, self.paint, run.resumed_from_id) if shows_progress else None
         try:
             run = self._execute(run, progress)
         except (SystemExit, KeyboardInterrupt) as err:
@@ -197,7 +262,7 @@ class Command(BaseCommand):
             self._fail(f"runflow: run {run.pk}: the database failed while recording it: {err}")
             return EXIT_FAILED
         if as_json:
-            self._print_json(run.pk, name, run.status, run.context, run.error, run.failed_step)
+            self._print_json(run.pk, name, run.status, run.context, run.error, run.failed_step, _steps(run))
         elif progress is not None:
             self._summary(run)
         if run.status == Run.Status.SUCCEEDED:
@@ -230,7 +295,7 @@ class Command(BaseCommand):
     def _fail(self, line: str) -> None:
         self.stderr.write(line, style_func=self.paint.ERROR)
 
-    def _print_json(self, run_id, name, status, context=None, error="", failed_step="") -> None:
+    def _print_json(self, run_id, name, status, context=None, error="", failed_step="", steps=()) -> None:
         outcome = {
             "run_id": run_id,
             "flow": name,
@@ -238,10 +303,38 @@ class Command(BaseCommand):
             "context": context,
             "error": error or None,
             "failed_step": failed_step or None,
+            "steps": list(steps),
         }
         # A name given in another encoding holds lone surrogates: \udcXX escapes keep the JSON exact.
         text = json.dumps(outcome, ensure_ascii=False, default=repr)
         self.stdout.write(text.encode("utf-8", "backslashreplace").decode("utf-8"))
+
+
+def _check_what_to_run(name, resume_id, pairs, input_json, check, concurrency, current_definition) -> None:
+    """A flow NAME or --resume RUN_ID, each with the options that go with it."""
+    if (name is None) == (resume_id is None):
+        raise services.CannotStart("give a flow NAME or --resume RUN_ID (one of them)")
+    if resume_id is None and current_definition:
+        raise services.CannotStart("--current-definition goes with --resume")
+    if resume_id is not None and (pairs or input_json is not None or check or concurrency):
+        raise services.CannotStart(
+            "--resume runs with the original run's input: no --input, --input-json, --check or --concurrency"
+        )
+
+
+def _steps(run: Run) -> list[dict]:
+    """The `steps` of the --json outcome: each step's status, its attempts, and the duration
+    and error of its last attempt."""
+    return [
+        {
+            "name": step.name,
+            "status": step.status,
+            "attempts": step.attempts,
+            "duration": step.duration,
+            "error": step.error or None,
+        }
+        for step in run.steps.order_by("index")
+    ]
 
 
 def _runnable_flow(name: str) -> Flow:

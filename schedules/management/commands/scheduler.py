@@ -8,6 +8,7 @@ new, changed and paused schedules within that time) and at least until a second 
 since the last pass began.
 """
 
+import contextlib
 import logging
 import signal
 import threading
@@ -17,8 +18,10 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError
+from django.utils import timezone
 
-from runner import dispatch, services
+from alerts import sender
+from runner import dispatch, liveness, services
 from runner.log import attach_database_handler, setup_logging
 from runner.reconnect import drop_broken_connections
 from schedules import ticking
@@ -33,6 +36,7 @@ class Scheduler:
         self.wake, self.reap_every = wake, reap_every
         self.stopping = threading.Event()
         self.last_reap = 0.0
+        self.started_at = timezone.now()
 
     def stop(self, *_signal) -> None:
         self.stopping.set()
@@ -55,7 +59,10 @@ class Scheduler:
                 self.last_reap = time.monotonic()
                 if lost := services.reap_lost_runs():
                     log.warning("%d run(s) marked failed: their worker was lost", lost)
+                liveness.remove_stale()
             result = ticking.run_pass(datetime.now(UTC), on_created=dispatch.hand_over)
+            # After the pass, so the row's last_seen is the scheduler's last tick.
+            liveness.beat(liveness.Kind.SCHEDULER, started_at=self.started_at)
         except DatabaseError as err:
             log.warning("the database is unavailable (%s); trying again in %.0f s", err, self.wake)
             drop_broken_connections()
@@ -93,5 +100,12 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, scheduler.stop)
         signal.signal(signal.SIGINT, scheduler.stop)
         log.info("scheduler started (wakes at least every %s s)", settings.WORKFLOW_SCHEDULER_WAKE_SECONDS)
-        scheduler.run(passes)
+        # Notifications are sent by a thread of their own: a slow channel never delays a tick.
+        notifications = sender.SenderThread().start()
+        try:
+            scheduler.run(passes)
+        finally:
+            notifications.stop()
+            with contextlib.suppress(DatabaseError):
+                liveness.forget(liveness.Kind.SCHEDULER)
         log.info("scheduler stopped")

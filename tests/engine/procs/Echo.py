@@ -39,10 +39,6 @@ class Echo:
         params["added"] = True
         return dict(params)
 
-    def change_param_value(self, context, params: dict) -> dict:
-        params["value"]["msg"] = "changed"
-        return {}
-
     def log(self, context, params: dict) -> dict:
         self.logger.info("hello %s", params.get("who"))
         return {}

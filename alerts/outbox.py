@@ -1,0 +1,199 @@
+"""The outbox: notification rows written with the change that causes them.
+
+notify_run_finished() is called inside the transaction that gives a run its final status,
+so a notification exists exactly when the status does (a rolled-back transaction leaves
+neither). The rows are sent later by alerts.sender, at least once.
+"""
+
+import json
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from alerts.models import Notification
+from runner.engine import NotifyRule
+from runner.engine.notify import notify_problems
+from runner.models import Run, RunStep
+
+# What each event says of a run, in words.
+WORDS = {
+    "failed": "failed",
+    "lost": "was lost: its worker stopped while running it",
+    "timed_out": "timed out",
+    "cancelled": "was cancelled",
+    "succeeded": "succeeded",
+    "recovered": "recovered: it succeeded after a failed run",
+    "late": "is late",
+    "slow": "is slow",
+    "deadline_missed": "missed its deadline",
+}
+MAX_ERROR = 300  # characters of the error quoted in a message
+
+
+def may_notify(definition: str) -> bool:
+    """False when a definition certainly has no rules (no "notify" key in its text, and no
+    \\u escape that could spell one): the common case, which then costs no parsing and no
+    transaction."""
+    return isinstance(definition, str) and ('"notify"' in definition or "\\u" in definition)
+
+
+def notify_run_finished(run: Run) -> int:
+    """Write the notifications of a run that has just got its final status, for the rules of
+    the definition it ran; returns how many were asked for (a second call writes nothing).
+
+    Each channel gets one notification per run: the most specific event it subscribes to
+    ("lost" rather than "failed", "recovered" rather than "succeeded").
+    """
+    rules = rules_of(run.definition)
+    if not rules:
+        return 0
+    return _write(run, rules, _finish_events(run, _subscribed(rules)))
+
+
+def notify_late(run: Run, now: datetime | None = None) -> int:
+    """Write the "late" notifications of a run still going after its flow's max_duration_seconds."""
+    rules = rules_of(run.definition)
+    if not rules:
+        return 0
+    details = []
+    if run.started_at is not None:
+        details.append(f"running for {((now or timezone.now()) - run.started_at).total_seconds():.0f} s")
+    if (limit := max_duration(run.definition)) is not None:
+        details.append(f"more than its max_duration_seconds ({limit:g})")
+    detail = ", ".join(details)
+    return _write(run, rules, ["late"], detail)
+
+
+def rules_of(definition: str) -> tuple[NotifyRule, ...]:
+    """The notify rules of a (valid) definition's text; none when it has none."""
+    if '"notify"' not in definition:
+        return ()  # most flows: no need to parse a large definition again
+    try:
+        data = json.loads(definition)
+    except ValueError:
+        return ()
+    if not isinstance(data, dict) or "notify" not in data:
+        return ()
+    rules, _, _ = notify_problems(data["notify"])
+    return rules
+
+
+def max_duration(definition: str) -> float | None:
+    """The definition's max_duration_seconds, when it has one."""
+    if '"max_duration_seconds"' not in definition:
+        return None
+    try:
+        value = json.loads(definition).get("max_duration_seconds")
+    except (ValueError, AttributeError):
+        return None
+    return value if type(value) in (int, float) and value > 0 else None
+
+
+def message(run: Run, event: str, detail: str = "") -> str:
+    """One line: what happened, to which flow and run, the failed step and the error, and a
+    link to the run page. Never the run's input or context: a channel must not see them."""
+    parts = [f"Flow {run.flow_name!r} {WORDS[event]} (run {run.pk})"]
+    if detail:
+        parts.append(detail)
+    if run.failed_step and event in ("failed", "lost", "timed_out"):
+        parts.append(f"step {run.failed_step!r}")
+    if run.error and event in ("failed", "lost", "timed_out", "cancelled"):
+        error = " ".join(run.error.split())
+        parts.append(error if len(error) <= MAX_ERROR else error[: MAX_ERROR - 1] + "…")
+    return ": ".join(parts) + f" - {run_link(run.pk)}"
+
+
+def run_link(run_id: int) -> str:
+    return f"{settings.WORKFLOW_BASE_URL.rstrip('/')}/runs/{run_id}/"
+
+
+def _subscribed(rules: tuple[NotifyRule, ...]) -> dict[str, set[str]]:
+    channels: dict[str, set[str]] = {}
+    for rule in rules:
+        channels.setdefault(rule.channel, set()).update(rule.on)
+    return channels
+
+
+def _finish_events(run: Run, subscribed: dict[str, set[str]]) -> list[str]:
+    """The events of the run's final status, most specific first."""
+    wanted = set().union(*subscribed.values())
+    if run.status == Run.Status.SUCCEEDED:
+        recovered = "recovered" in wanted and _previous_failed(run)
+        return ["recovered", "succeeded"] if recovered else ["succeeded"]
+    if run.status == Run.Status.CANCELLED:
+        return ["cancelled"]
+    if run.error == "worker lost":
+        return ["lost", "failed"]
+    if "timed_out" in wanted and _timed_out(run):
+        return ["timed_out", "failed"]
+    return ["failed"]
+
+
+def _previous_failed(run: Run) -> bool:
+    # The flow's last finished run before this one, cancelled ones aside (one backward step
+    # of the (flow_id, -id) index per run skipped).
+    previous = (
+        Run.objects.filter(
+            flow_id=run.flow_id, pk__lt=run.pk, status__in=(Run.Status.SUCCEEDED, Run.Status.FAILED)
+        )
+        .order_by("-id")
+        .values_list("status", flat=True)
+        .first()
+    )
+    return previous == Run.Status.FAILED
+
+
+def _timed_out(run: Run) -> bool:
+    error = run.error.lower()
+    if "timed out" in error or "timeout" in error:
+        return True
+    return RunStep.objects.filter(run_id=run.pk, status=RunStep.Status.TIMED_OUT).exists()
+
+
+def _write(run: Run, rules: tuple[NotifyRule, ...], events: list[str], detail: str = "") -> int:
+    now = timezone.now()
+    rows = []
+    for channel, wanted in _subscribed(rules).items():
+        event = next((e for e in events if e in wanted), None)
+        if event is None:
+            continue
+        rows.append(
+            Notification(
+                run_id=run.pk,
+                flow_id=run.flow_id,
+                event=event,
+                channel=channel,
+                dedup_key=f"{run.pk}:{event}:{channel}",
+                message=message(run, event, detail),
+                next_attempt_at=now,
+            )
+        )
+    # INSERT ... ignoring a dedup key written before (a second call, another process):
+    # no IntegrityError, so the caller's transaction goes on unharmed.
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+class LateRuns:
+    """Finds the running runs past their definition's max_duration_seconds, for a process
+    that checks often (the scheduler): each run's definition is read once, and a late run
+    notified once (again at most once in all, by the dedup key, whatever other schedulers do)."""
+
+    def __init__(self) -> None:
+        self.limits: dict[int, float | None] = {}  # of the runs running at the last check
+
+    def check(self, now: datetime) -> int:
+        running = dict(Run.objects.filter(status=Run.Status.RUNNING).values_list("pk", "started_at"))
+        self.limits = {pk: limit for pk, limit in self.limits.items() if pk in running}
+        new = [pk for pk in running if pk not in self.limits]
+        for pk, definition in Run.objects.filter(pk__in=new).values_list("pk", "definition"):
+            self.limits[pk] = max_duration(definition)
+        written = 0
+        for pk, limit in self.limits.items():
+            started = running[pk]
+            if limit is not None and started is not None and (now - started).total_seconds() > limit:
+                run = Run.objects.filter(pk=pk).defer("context", "input").first()
+                written += notify_late(run, now) if run is not None else 0
+                self.limits[pk] = None
+        return written
