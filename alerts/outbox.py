@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from alerts.models import Notification
+from alerts.slowness import Slowness, UsualDurations, slowness
 from runner.engine import NotifyRule
 from runner.engine.notify import notify_problems
 from runner.models import Run, RunStep
@@ -63,6 +64,20 @@ def notify_late(run: Run, now: datetime | None = None) -> int:
         details.append(f"more than its max_duration_seconds ({limit:g})")
     detail = ", ".join(details)
     return _write(run, rules, ["late"], detail)
+
+
+def notify_slow(run: Run, factor: float, usual: float) -> int:
+    """Write the "slow" notifications of a run going for `factor` times its flow's usual
+    duration (`usual` seconds); once per run and channel, by the dedup key."""
+    rules = rules_of(run.definition)
+    if not rules:
+        return 0
+    return _write(run, rules, ["slow"], Slowness(factor, usual).describe())
+
+
+def subscribes(definition: str, event: str) -> bool:
+    """Whether a rule of the definition sends that event anywhere."""
+    return any(event in rule.on for rule in rules_of(definition))
 
 
 def rules_of(definition: str) -> tuple[NotifyRule, ...]:
@@ -176,24 +191,49 @@ def _write(run: Run, rules: tuple[NotifyRule, ...], events: list[str], detail: s
 
 
 class LateRuns:
-    """Finds the running runs past their definition's max_duration_seconds, for a process
-    that checks often (the scheduler): each run's definition is read once, and a late run
-    notified once (again at most once in all, by the dedup key, whatever other schedulers do)."""
+    """Finds the running runs past their definition's max_duration_seconds, and those of
+    flows with "slow" rules going for more than three times their flow's usual duration, for
+    a process that checks often (the scheduler): each run's definition is read once, each
+    flow's usual duration once a minute, and a late or slow run notified once (again at most
+    once in all, by the dedup key, whatever other schedulers do)."""
 
     def __init__(self) -> None:
         self.limits: dict[int, float | None] = {}  # of the runs running at the last check
+        self.slow_watch: dict[int, int] = {}  # run -> its flow, while a "slow" rule may fire
+        self.usual = UsualDurations()
 
     def check(self, now: datetime) -> int:
         running = dict(Run.objects.filter(status=Run.Status.RUNNING).values_list("pk", "started_at"))
         self.limits = {pk: limit for pk, limit in self.limits.items() if pk in running}
+        self.slow_watch = {pk: flow for pk, flow in self.slow_watch.items() if pk in running}
         new = [pk for pk in running if pk not in self.limits]
-        for pk, definition in Run.objects.filter(pk__in=new).values_list("pk", "definition"):
+        for pk, definition, flow_id in Run.objects.filter(pk__in=new).values_list(
+            "pk", "definition", "flow_id"
+        ):
             self.limits[pk] = max_duration(definition)
+            if flow_id is not None and subscribes(definition, "slow"):
+                self.slow_watch[pk] = flow_id
+        return self._late(running, now) + self._slow(running, now)
+
+    def _late(self, running: dict, now: datetime) -> int:
         written = 0
         for pk, limit in self.limits.items():
             started = running[pk]
             if limit is not None and started is not None and (now - started).total_seconds() > limit:
-                run = Run.objects.filter(pk=pk).defer("context", "input").first()
+                run = _run_to_notify(pk)
                 written += notify_late(run, now) if run is not None else 0
                 self.limits[pk] = None
         return written
+
+    def _slow(self, running: dict, now: datetime) -> int:
+        written = 0
+        for pk, flow_id in list(self.slow_watch.items()):
+            if (slow := slowness(running[pk], self.usual.of(flow_id, now), now)) is not None:
+                run = _run_to_notify(pk)
+                written += notify_slow(run, slow.factor, slow.usual) if run is not None else 0
+                del self.slow_watch[pk]
+        return written
+
+
+def _run_to_notify(pk: int) -> Run | None:
+    return Run.objects.filter(pk=pk).defer("context", "input").first()

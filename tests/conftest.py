@@ -1,5 +1,6 @@
 import io
 import subprocess
+import uuid
 from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
@@ -98,3 +99,24 @@ def processes(tmp_path):
     pool = Processes(tmp_path)
     yield pool
     pool.stop()
+
+
+@pytest.fixture
+def celery_queue(settings):
+    """This test's own queue on the Redis broker: no other test's worker can take its tasks."""
+    import redis
+    from django.conf import settings as django_settings
+
+    from workflow_site.celery import app
+
+    broker = django_settings.CELERY_BROKER_URL
+    try:
+        redis.Redis.from_url(broker, socket_connect_timeout=2).ping()
+    except redis.RedisError as err:
+        pytest.fail(f"Redis broker at {broker} is not reachable: {err}")
+    queue_name = f"workflow-test-{uuid.uuid4().hex[:8]}"
+    settings.WORKFLOW_QUEUE = "celery"
+    app.conf.task_default_queue = queue_name
+    yield {"WORKFLOW_QUEUE": "celery", "CELERY_TASK_DEFAULT_QUEUE": queue_name, "CELERY_BROKER_URL": broker}
+    app.conf.task_default_queue = django_settings.CELERY_TASK_DEFAULT_QUEUE
+    redis.Redis.from_url(broker).delete(queue_name)

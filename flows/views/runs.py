@@ -10,6 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from alerts.models import Notification
+from alerts.outbox import may_notify
+from alerts.slowness import Slowness, slowness, usual_duration
 from flows import access
 from flows.access import RUN_FLOWS, login_required
 from flows.editing import diff_lines
@@ -166,8 +169,25 @@ def _status_context(run: Run, request: HttpRequest) -> dict:
         "results": results,
         "can_run": request.user.has_perm(RUN_FLOWS),
         "chain": resume.resume_chain(run),
+        "slow": _slowness(run),
         **_resume_offer(run),
     }
+
+
+def _slowness(run: Run) -> Slowness | None:
+    """Whether a running run is slow (more than three times its flow's usual duration): one
+    query, for running runs only, computed once per request of the status block."""
+    if run.status != Run.Status.RUNNING or run.started_at is None:
+        return None
+    return slowness(run.started_at, usual_duration(run.flow_id), timezone.now())
+
+
+def _notifications(run: Run) -> list[Notification]:
+    """The run's notifications, each with its delivery attempts: two queries, none for a run
+    whose definition has no notify rule (most runs)."""
+    if not may_notify(run.definition):
+        return []
+    return list(Notification.objects.filter(run_id=run.pk).order_by("id").prefetch_related("deliveries"))
 
 
 def _resume_offer(run: Run) -> dict:
@@ -234,6 +254,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "current": current,
         "diff": diff,
         "reformatted": reformatted,
+        "notifications": _notifications(run),
         "messages": _messages_but_confirmations(request),
         "section": "runs",
     }

@@ -11,12 +11,22 @@ from runner import dispatch
 from runner.models import WorkerProcess
 from tests.factories import make_flow, step
 from tests.processes import wait_until
-from tests.schedules.test_scheduler_process import celery_queue  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SCHEDULER = [sys.executable, "manage.py", "scheduler"]
-CELERY_WORKER = [sys.executable, "-m", "celery", "-A", "workflow_site", "worker", "--pool", "solo"]
+CELERY_WORKER = [
+    sys.executable,
+    "-m",
+    "celery",
+    "-A",
+    "workflow_site",
+    "worker",
+    "--pool",
+    "solo",
+    "--loglevel",
+    "INFO",
+]
 
 
 def row_of(process, kind: str) -> WorkerProcess | None:
@@ -67,11 +77,13 @@ def test_a_scheduler_stamps_its_row_each_pass_and_removes_it_on_stop(workers):
     assert row_of(scheduler, "scheduler") is None
 
 
-def test_a_celery_worker_stamps_its_row(workers, celery_queue):  # noqa: F811
+def test_a_celery_worker_stamps_its_row(workers, celery_queue):
     [worker] = workers.start(CELERY_WORKER, **celery_queue)
 
     row = wait_until(lambda: row_of(worker, "celery"), 60, lambda: workers.output())
 
     assert row.queue == celery_queue["CELERY_TASK_DEFAULT_QUEUE"]
+    # Its row may come before Celery handles SIGTERM: stop it once it says it is ready.
+    wait_until(lambda: " ready." in workers.output(), 60, lambda: workers.output())
     stop(worker)
     assert row_of(worker, "celery") is None

@@ -8,8 +8,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-import redis
-from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
 
@@ -150,24 +148,6 @@ def test_a_run_whose_db_worker_is_killed_is_marked_lost_by_the_scheduler_within_
     worker = processes.start("db-worker", DB_WORKER)
 
     assert_reaped_by_the_scheduler_in_time(processes, scheduler, worker, run_id)
-
-
-@pytest.fixture
-def celery_queue(settings):
-    """This test's own queue on the Redis broker: no other test's worker can take its tasks."""
-    from workflow_site.celery import app
-
-    broker = django_settings.CELERY_BROKER_URL
-    try:
-        redis.Redis.from_url(broker, socket_connect_timeout=2).ping()
-    except redis.RedisError as err:
-        pytest.fail(f"Redis broker at {broker} is not reachable: {err}")
-    queue_name = f"workflow-test-{uuid.uuid4().hex[:8]}"
-    settings.WORKFLOW_QUEUE = "celery"
-    app.conf.task_default_queue = queue_name
-    yield {"WORKFLOW_QUEUE": "celery", "CELERY_TASK_DEFAULT_QUEUE": queue_name, "CELERY_BROKER_URL": broker}
-    app.conf.task_default_queue = django_settings.CELERY_TASK_DEFAULT_QUEUE
-    redis.Redis.from_url(broker).delete(queue_name)
 
 
 def test_a_run_whose_celery_worker_group_is_killed_is_marked_lost_by_the_scheduler_within_the_bound(

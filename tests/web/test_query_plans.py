@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from alerts.slowness import usual_duration
 from flows.logsearch import LogFilters, recent_errors, run_lines, search
 from flows.models import Flow, SysLog
 from flows.views.overview import recent_runs_by_flow
@@ -68,6 +69,11 @@ def indexes_used(call) -> set[str]:
 
 def test_the_recent_runs_of_each_flow_read_the_flow_id_index(history):
     assert indexes_used(lambda: recent_runs_by_flow([flow.pk for flow in history])) == {"run_flow_id_recent"}
+
+
+def test_a_flows_usual_duration_reads_the_flow_id_index(history):
+    # The slow flag of every poll of a running run's page.
+    assert indexes_used(lambda: usual_duration(history[0].pk)) == {"run_flow_id_recent"}
 
 
 def test_the_runs_of_a_flow_by_name_read_the_flow_name_index(history):
