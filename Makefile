@@ -41,7 +41,7 @@ setup: install
 # a request). DEBUG is on, so HOST must be this machine's own (loopback) address; production is
 # README.md, "Running in production".
 run: setup
-	@echo "Serving on http://$(HOST):$(PORT)/ (this machine only) with one worker; Ctrl-C stops both"
+	@echo "Serving on http://$(HOST):$(PORT)/ (this machine only) with one worker and the scheduler; Ctrl-C stops all three"
 	@scripts/serve $(HOST):$(PORT)
 
 test: install-dev
