@@ -5,6 +5,7 @@ so a notification exists exactly when the status does (a rolled-back transaction
 neither). The rows are sent later by alerts.sender, at least once.
 """
 
+import hashlib
 import json
 from datetime import datetime
 
@@ -12,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from alerts.models import Notification
-from alerts.slowness import Slowness, UsualDurations, slowness
+from alerts.slowness import Slowness, UsualDurations, UsualStepDurations, slowness
 from runner.engine import NotifyRule
 from runner.engine.notify import notify_problems
 from runner.models import Run, RunStep
@@ -73,6 +74,17 @@ def notify_slow(run: Run, factor: float, usual: float) -> int:
     if not rules:
         return 0
     return _write(run, rules, ["slow"], Slowness(factor, usual).describe())
+
+
+def notify_slow_step(run: Run, step: str, factor: float, usual: float) -> int:
+    """Write the "slow" notifications of a run whose running step is going for `factor` times
+    its usual duration: once per run, step and channel, by the dedup key (apart from the
+    run's own "slow" notification)."""
+    rules = rules_of(run.definition)
+    if not rules:
+        return 0
+    detail = f"step {step!r} {Slowness(factor, usual).describe()}"
+    return _write(run, rules, ["slow"], detail, scope=_key_part(step))
 
 
 def subscribes(definition: str, event: str) -> bool:
@@ -166,7 +178,19 @@ def _timed_out(run: Run) -> bool:
     return RunStep.objects.filter(run_id=run.pk, status=RunStep.Status.TIMED_OUT).exists()
 
 
-def _write(run: Run, rules: tuple[NotifyRule, ...], events: list[str], detail: str = "") -> int:
+def _key_part(step: str) -> str:
+    """The step's name in a dedup key, shortened (yet distinct) when long: the key holds 200
+    characters and a step name up to 128."""
+    if len(step) <= 64:
+        return step
+    return f"{step[:48]}~{hashlib.sha256(step.encode()).hexdigest()[:12]}"
+
+
+def _write(
+    run: Run, rules: tuple[NotifyRule, ...], events: list[str], detail: str = "", scope: str = ""
+) -> int:
+    """One notification per channel subscribing to one of `events`; `scope` (a step) makes
+    the dedup key distinct from the run's own for that event."""
     now = timezone.now()
     rows = []
     for channel, wanted in _subscribed(rules).items():
@@ -179,7 +203,7 @@ def _write(run: Run, rules: tuple[NotifyRule, ...], events: list[str], detail: s
                 flow_id=run.flow_id,
                 event=event,
                 channel=channel,
-                dedup_key=f"{run.pk}:{event}:{channel}",
+                dedup_key=f"{run.pk}:{event}:{scope}:{channel}" if scope else f"{run.pk}:{event}:{channel}",
                 message=message(run, event, detail),
                 next_attempt_at=now,
             )
@@ -192,20 +216,24 @@ def _write(run: Run, rules: tuple[NotifyRule, ...], events: list[str], detail: s
 
 class LateRuns:
     """Finds the running runs past their definition's max_duration_seconds, and those of
-    flows with "slow" rules going for more than three times their flow's usual duration, for
-    a process that checks often (the scheduler): each run's definition is read once, each
-    flow's usual duration once a minute, and a late or slow run notified once (again at most
-    once in all, by the dedup key, whatever other schedulers do)."""
+    flows with "slow" rules going for more than three times their flow's usual duration (or
+    whose running step is going for more than three times its usual duration), for a process
+    that checks often (the scheduler): each run's definition is read once, each flow's and
+    step's usual duration once a minute, and a late or slow run (or step) notified once
+    (again at most once in all, by the dedup key, whatever other schedulers do)."""
 
     def __init__(self) -> None:
         self.limits: dict[int, float | None] = {}  # of the runs running at the last check
         self.slow_watch: dict[int, int] = {}  # run -> its flow, while a "slow" rule may fire
+        self.slow_sent: set[tuple[int, str]] = set()  # (run, step; "" for the run itself) notified
         self.usual = UsualDurations()
+        self.usual_steps = UsualStepDurations()
 
     def check(self, now: datetime) -> int:
         running = dict(Run.objects.filter(status=Run.Status.RUNNING).values_list("pk", "started_at"))
         self.limits = {pk: limit for pk, limit in self.limits.items() if pk in running}
         self.slow_watch = {pk: flow for pk, flow in self.slow_watch.items() if pk in running}
+        self.slow_sent = {sent for sent in self.slow_sent if sent[0] in running}
         new = [pk for pk in running if pk not in self.limits]
         for pk, definition, flow_id in Run.objects.filter(pk__in=new).values_list(
             "pk", "definition", "flow_id"
@@ -213,7 +241,7 @@ class LateRuns:
             self.limits[pk] = max_duration(definition)
             if flow_id is not None and subscribes(definition, "slow"):
                 self.slow_watch[pk] = flow_id
-        return self._late(running, now) + self._slow(running, now)
+        return self._late(running, now) + self._slow(running, now) + self._slow_steps(now)
 
     def _late(self, running: dict, now: datetime) -> int:
         written = 0
@@ -227,11 +255,29 @@ class LateRuns:
 
     def _slow(self, running: dict, now: datetime) -> int:
         written = 0
-        for pk, flow_id in list(self.slow_watch.items()):
+        for pk, flow_id in self.slow_watch.items():
+            if (pk, "") in self.slow_sent:
+                continue
             if (slow := slowness(running[pk], self.usual.of(flow_id, now), now)) is not None:
                 run = _run_to_notify(pk)
                 written += notify_slow(run, slow.factor, slow.usual) if run is not None else 0
-                del self.slow_watch[pk]
+                self.slow_sent.add((pk, ""))
+        return written
+
+    def _slow_steps(self, now: datetime) -> int:
+        """The running steps of the watched runs: one query, none when no run is watched."""
+        if not self.slow_watch:
+            return 0
+        written = 0
+        steps = RunStep.objects.filter(run_id__in=list(self.slow_watch), status=RunStep.Status.RUNNING)
+        for pk, name, started in steps.values_list("run_id", "name", "started_at"):
+            if (pk, name) in self.slow_sent:
+                continue
+            usual = self.usual_steps.of(self.slow_watch[pk], name, now)
+            if (slow := slowness(started, usual, now)) is not None:
+                run = _run_to_notify(pk)
+                written += notify_slow_step(run, name, slow.factor, slow.usual) if run is not None else 0
+                self.slow_sent.add((pk, name))
         return written
 
 

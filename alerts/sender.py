@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from alerts import channels, outbox
+from alerts.deadlines import check_deadlines
 from alerts.models import Channel, DeliveryAttempt, Notification
 from runner.reconnect import drop_broken_connections
 
@@ -122,6 +123,8 @@ class SenderThread:
             now = timezone.now()
             if late := self.late_runs.check(now):
                 logger.info("%d late-run notification(s) written", late)
+            if missed := check_deadlines(now):
+                logger.info("%d deadline_missed notification(s) written", missed)
             deliver_due(now)
         except Exception as err:
             logger.warning("sending notifications failed (%s); trying again in %.0f s", err, self.poll)

@@ -1,14 +1,15 @@
-"""The `slow` event: a run taking more than three times its flow's usual duration.
+"""The `slow` event: a run (or a step) taking more than three times its usual duration.
 
 There is no threshold to maintain: "usual" is the median duration of the flow's last 30
-successful runs, once it has at least 5 (fewer say too little of what is usual).
+successful runs, once it has at least 5 (fewer say too little of what is usual); for a step,
+the median of its successful executions in those same runs, once there are 5.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 from statistics import median
 
-from runner.models import Run
+from runner.models import Run, RunStep
 
 SLOW_FACTOR = 3.0
 RECENT_SUCCESSES = 30
@@ -44,6 +45,26 @@ def usual_duration(flow_id: int | None) -> float | None:
     return median(durations) if len(durations) >= MIN_SUCCESSES else None
 
 
+def usual_step_duration(flow_id: int | None, step_name: str) -> float | None:
+    """The median duration in seconds of the step's successful executions in the flow's last
+    30 successful runs; None while there are fewer than 5. Two indexed queries: the runs
+    along (flow_id, -id), then their steps by run_id (the unique (run, index) index)."""
+    if flow_id is None:
+        return None
+    recent = (
+        Run.objects.filter(flow_id=flow_id, status=Run.Status.SUCCEEDED)
+        .order_by("-id")
+        .values_list("pk", flat=True)[:RECENT_SUCCESSES]
+    )
+    # A list, not a subquery: MariaDB refuses LIMIT inside IN (...).
+    durations = list(
+        RunStep.objects.filter(
+            run_id__in=list(recent), name=step_name, status=RunStep.Status.SUCCEEDED, duration__isnull=False
+        ).values_list("duration", flat=True)
+    )
+    return median(durations) if len(durations) >= MIN_SUCCESSES else None
+
+
 def slowness(started_at: datetime | None, usual: float | None, now: datetime) -> Slowness | None:
     """How slow a run started then is, when it has been going for more than three times the
     usual duration; None when it is not slow (or nothing is usual yet)."""
@@ -67,6 +88,23 @@ class UsualDurations:
             return cached[0]
         usual = usual_duration(flow_id)
         self.known[flow_id] = (usual, now)
+        return usual
+
+
+class UsualStepDurations:
+    """usual_step_duration() per (flow, step), read again only after `refresh` seconds, as
+    UsualDurations does for flows."""
+
+    def __init__(self, refresh: float = 60.0) -> None:
+        self.refresh = refresh
+        self.known: dict[tuple[int, str], tuple[float | None, datetime]] = {}
+
+    def of(self, flow_id: int, step_name: str, now: datetime) -> float | None:
+        cached = self.known.get((flow_id, step_name))
+        if cached is not None and (now - cached[1]).total_seconds() < self.refresh:
+            return cached[0]
+        usual = usual_step_duration(flow_id, step_name)
+        self.known[(flow_id, step_name)] = (usual, now)
         return usual
 
 

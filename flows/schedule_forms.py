@@ -87,6 +87,13 @@ class ScheduleForm(forms.Form):
         initial=10,
         help_text="runs at most, with catch-up “all”",
     )
+    deadline = forms.TimeField(
+        label="Deadline",
+        required=False,
+        input_formats=["%H:%M"],
+        help_text="optional, HH:MM: a successful run by then each day (in the zone), else an alert",
+        widget=forms.TimeInput(format="%H:%M", attrs={"placeholder": "06:00"}),
+    )
     note = forms.CharField(
         label="Note", required=False, max_length=NOTE_LENGTH, help_text="optional, plain text"
     )
@@ -99,7 +106,7 @@ class ScheduleForm(forms.Form):
     def of(cls, schedule: Schedule) -> "ScheduleForm":
         """The form holding a schedule's current values."""
         text = json.dumps(schedule.input, indent=2, ensure_ascii=False) if schedule.input else ""
-        fields = ("cron", "timezone", "overlap", "catch_up", "catch_up_limit", "note")
+        fields = ("cron", "timezone", "overlap", "catch_up", "catch_up_limit", "note", "deadline")
         return cls(initial={"input": text, **{name: getattr(schedule, name) for name in fields}})
 
     def clean_cron(self) -> str:
@@ -133,6 +140,7 @@ class ScheduleForm(forms.Form):
             "catch_up": data["catch_up"],
             "catch_up_limit": data["catch_up_limit"],
             "note": data["note"],
+            "deadline": data["deadline"],
         }
 
 

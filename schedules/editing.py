@@ -6,7 +6,7 @@ resumed schedule starts with its next due time after now (the ticks of a pause a
 "missed"; nothing was meant to run), and the scheduler notices it at its next wake.
 """
 
-from datetime import datetime
+from datetime import datetime, time
 
 from django.conf import settings
 from django.db import transaction
@@ -33,6 +33,7 @@ def cleaned(
     catch_up: str = Schedule.CatchUp.SKIP,
     catch_up_limit: int = 10,
     note: str = "",
+    deadline: str | time | None = None,
 ) -> dict:
     """The checked fields of a schedule, or ScheduleError naming the first bad one."""
     tz_name = tz_name or settings.TIME_ZONE
@@ -56,6 +57,7 @@ def cleaned(
     if len(note) > NOTE_LENGTH:
         raise ScheduleError(f"the note is longer than {NOTE_LENGTH} characters")
     return {
+        "deadline": deadline_of(deadline),
         "cron": " ".join(cron_text.split()),
         "timezone": tz_name,
         "input": input,
@@ -64,6 +66,26 @@ def cleaned(
         "catch_up_limit": catch_up_limit,
         "note": note,
     }
+
+
+def deadline_of(value: str | time | None) -> time | None:
+    """A deadline as a wall time to the minute: "HH:MM", a time, or None/"" for none."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, time):
+        return value.replace(second=0, microsecond=0, tzinfo=None)
+    text = value.strip() if isinstance(value, str) else None
+    hours, _, minutes = (text or "").partition(":")
+    if not (
+        len(hours) in (1, 2)
+        and len(minutes) == 2
+        and (hours + minutes).isascii()
+        and (hours + minutes).isdigit()
+    ):
+        raise ScheduleError(f"the deadline must be a time as HH:MM (e.g. 06:00), got {value!r}")
+    if int(hours) > 23 or int(minutes) > 59:
+        raise ScheduleError(f"the deadline {text!r} is not a time of day (00:00 to 23:59)")
+    return time(int(hours), int(minutes))
 
 
 def first_due(cron_text: str, tz_name: str, now: datetime) -> datetime | None:
@@ -91,6 +113,9 @@ def update(schedule: Schedule, *, now: datetime | None = None, **fields) -> Sche
     with transaction.atomic():
         schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)
         retimed = (values["cron"], values["timezone"]) != (schedule.cron, schedule.timezone)
+        if (values["deadline"], values["timezone"]) != (schedule.deadline, schedule.timezone):
+            # A new deadline is judged from now on, not for the days before it was set.
+            schedule.deadline_checked_at = now
         for name, value in values.items():
             setattr(schedule, name, value)
         if schedule.enabled and (retimed or schedule.next_due is None):

@@ -42,6 +42,11 @@ class Schedule(models.Model):
     note = models.CharField(max_length=500, blank=True)
     # The next tick to handle, in UTC; NULL while paused. The scheduler's only index.
     next_due = models.DateTimeField(null=True, blank=True)
+    # Daily: a successful run of the flow by this wall time in the schedule's zone, else a
+    # "deadline_missed" notification (alerts.deadlines).
+    deadline = models.TimeField(null=True, blank=True)
+    # The last deadline instant already judged (UTC): each one is judged once.
+    deadline_checked_at = models.DateTimeField(null=True, blank=True)
     created_by = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from alerts.models import Notification
 from alerts.outbox import may_notify
-from alerts.slowness import Slowness, slowness, usual_duration
+from alerts.slowness import Slowness, slowness, usual_duration, usual_step_duration
 from flows import access
 from flows.access import RUN_FLOWS, login_required
 from flows.editing import diff_lines
@@ -170,6 +170,7 @@ def _status_context(run: Run, request: HttpRequest) -> dict:
         "can_run": request.user.has_perm(RUN_FLOWS),
         "chain": resume.resume_chain(run),
         "slow": _slowness(run),
+        "step_slow": _step_slowness(run, steps),
         **_resume_offer(run),
     }
 
@@ -180,6 +181,18 @@ def _slowness(run: Run) -> Slowness | None:
     if run.status != Run.Status.RUNNING or run.started_at is None:
         return None
     return slowness(run.started_at, usual_duration(run.flow_id), timezone.now())
+
+
+def _step_slowness(run: Run, steps: list) -> tuple[str, Slowness] | None:
+    """The running step, with how slow it is when it is going for more than three times its
+    usual duration: two queries, for a running run with a running step only."""
+    if run.status != Run.Status.RUNNING:
+        return None
+    step = next((step for step in reversed(steps) if step.status == "running"), None)
+    if step is None:
+        return None
+    slow = slowness(step.started_at, usual_step_duration(run.flow_id, step.name), timezone.now())
+    return (step.name, slow) if slow is not None else None
 
 
 def _notifications(run: Run) -> list[Notification]:

@@ -5,7 +5,7 @@ import io
 import json
 import subprocess
 from contextlib import redirect_stderr, redirect_stdout
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,7 +20,18 @@ from tests.factories import EXAMPLE, make_flow
 
 pytestmark = pytest.mark.django_db
 
-LIST_KEYS = {"id", "flow", "cron", "tz", "enabled", "overlap", "catch_up", "next_due", "last_outcome"}
+LIST_KEYS = {
+    "id",
+    "flow",
+    "cron",
+    "tz",
+    "enabled",
+    "overlap",
+    "catch_up",
+    "next_due",
+    "last_outcome",
+    "deadline",
+}
 TICK_KEYS = {"schedule", "due", "outcome", "run_id", "detail"}
 
 
@@ -110,6 +121,22 @@ def test_add_takes_overlap_catch_up_limit_and_note(cli, nightly):
     assert schedule.note == "export"
 
 
+def test_add_takes_a_deadline_and_list_json_gives_it(cli, nightly):
+    cli("add", "nightly", "@daily", "--tz", "Europe/Berlin", "--deadline", "06:00")
+
+    [listed] = json.loads(cli("list", "--json").stdout)
+
+    assert Schedule.objects.get().deadline == time(6, 0)
+    assert listed["deadline"] == "06:00"
+
+
+def test_add_with_a_bad_deadline_is_refused_with_exit_2_and_a_reason(cli, nightly):
+    result = cli("add", "nightly", "@daily", "--deadline", "25:00")
+
+    assert refusal(result) == "schedule add: the deadline '25:00' is not a time of day (00:00 to 23:59)"
+    assert not Schedule.objects.exists()
+
+
 def test_add_to_a_disabled_flow_creates_the_schedule_and_says_its_ticks_are_refused(cli):
     make_flow("off", *EXAMPLE, enabled=False)
 
@@ -175,6 +202,7 @@ def test_list_json_gives_each_schedule_with_exactly_the_documented_keys(cli, nig
         "overlap": "skip_if_running",
         "catch_up": "once",
         "last_outcome": None,
+        "deadline": None,
     }
 
 

@@ -43,6 +43,7 @@ def form_data(**fields) -> dict:
         "catch_up": "skip",
         "catch_up_limit": "10",
         "note": "",
+        "deadline": "",
     }
     return {**data, **fields}
 
@@ -179,6 +180,18 @@ def test_adding_a_schedule_stores_it_and_goes_back_to_it_on_the_flow_page(client
     assertContains(page, f"Schedule {schedule.pk} added: next due ")
 
 
+def test_a_deadline_is_stored_shown_on_the_flow_page_and_kept_by_the_edit_form(client, flow):
+    client.post("/flows/example/schedules/add/", form_data(deadline="06:30"))
+
+    schedule = Schedule.objects.get()
+    page = client.get("/flows/example/")
+    edit = client.get(f"/schedules/{schedule.pk}/edit/")
+
+    assert schedule.deadline.strftime("%H:%M") == "06:30"
+    assertContains(page, "deadline: a success by 06:30 each day")
+    assertContains(edit, 'name="deadline" value="06:30"')
+
+
 def test_the_zone_defaults_to_the_sites_time_zone(client, flow, settings):
     settings.TIME_ZONE = "America/New_York"
 
@@ -202,6 +215,7 @@ def test_the_zone_defaults_to_the_sites_time_zone(client, flow, settings):
         ("input", "[1, 2]", "The input must be a JSON object"),
         ("catch_up_limit", "0", "greater than or equal to 1"),
         ("catch_up", "sometimes", "Select a valid choice"),
+        ("deadline", "6am", "Enter a valid time"),
     ],
 )
 def test_a_bad_field_is_refused_with_its_message_and_every_field_kept(client, flow, field, value, message):

@@ -107,6 +107,7 @@ class Command(BaseCommand):
             catch_up=options["catch_up"],
             catch_up_limit=options["catch_up_limit"],
             note=options["note"],
+            deadline=options["deadline"],
             created_by=_os_user(),
         )
         self.stdout.write(
@@ -233,6 +234,11 @@ def _add_arguments(parser: CommandParser) -> None:
         help="runs at most for missed ticks with --catch-up all (default 10)",
     )
     parser.add_argument("--note", default="", metavar="TEXT")
+    parser.add_argument(
+        "--deadline",
+        metavar="HH:MM",
+        help="daily: a successful run by this time in the zone, else a deadline_missed notification",
+    )
 
 
 def _list_arguments(parser: CommandParser) -> None:
@@ -330,6 +336,7 @@ def _listed(schedule: Schedule, flow: Flow | None) -> dict:
         "catch_up": schedule.catch_up,
         "next_due": [due.at.isoformat() for due in upcoming(schedule, UPCOMING)],
         "last_outcome": schedule.last_outcome,
+        "deadline": f"{schedule.deadline:%H:%M}" if schedule.deadline else None,
     }
 
 
