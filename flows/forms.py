@@ -170,14 +170,6 @@ class LocalTimeRangeForm(forms.Form):
     def clean_until(self):
         return self._aware(self.cleaned_data.get("until"))
 
-    def clean(self):
-        data = super().clean()
-        if data.get("since") and data.get("until") and data["since"] > data["until"]:
-            raise forms.ValidationError(
-                f"{self['since'].label} must not be later than {self['until'].label}.", code="date_order"
-            )
-        return data
-
 
 # Who starts runs: the dashboard, `manage.py runflow` and the scheduler.
 RUN_TRIGGERS = ("web", "cli", "schedule")
@@ -204,8 +196,16 @@ class RunFilterForm(LocalTimeRangeForm):
             choices.append((asked[:128], f"{asked[:128]} (no longer in wf_flow)"))
         self.fields["flow"].choices = choices
 
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise forms.ValidationError(
+                f"{self['since'].label} must not be later than {self['until'].label}.", code="date_order"
+            )
+        return data
 
-class LogFilterForm(forms.Form):
+
+class LogFilterForm(LocalTimeRangeForm):
     level = forms.ChoiceField(
         required=False, label="Minimum level", choices=[("", "any level")] + [(n, n) for n in SysLog.LEVELS]
     )
@@ -219,15 +219,6 @@ class LogFilterForm(forms.Form):
     q = forms.CharField(
         required=False, max_length=200, label="Message contains", widget=forms.SearchInput(attrs={"size": 18})
     )
-    since = forms.DateTimeField(
-        required=False, label="From", widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1})
-    )
-    until = forms.DateTimeField(
-        required=False, label="To", widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1})
-    )
-    # Filled in by static/js/workflow.js with the browser's zone, so From/To mean local
-    # time as the page shows it; without JavaScript they are UTC.
-    tz = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput(attrs={"data-tz": ""}))
     tail = forms.BooleanField(required=False, label="Live tail")
     # One run's own lines: its logger and that logger's children, never run 10's for run 1.
     run = forms.IntegerField(
@@ -239,25 +230,3 @@ class LogFilterForm(forms.Form):
     )
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     after = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
-
-    def zone(self):
-        try:
-            return zoneinfo.ZoneInfo(self.data.get("tz") or "UTC")
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            return zoneinfo.ZoneInfo("UTC")
-
-    def _aware(self, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        value = value.replace(tzinfo=None)
-        if not EARLIEST <= value <= LATEST:
-            raise forms.ValidationError(
-                f"Dates must be between {EARLIEST.date()} and {LATEST.date()}.", code="date_range"
-            )
-        return timezone.make_aware(value, self.zone())
-
-    def clean_since(self):
-        return self._aware(self.cleaned_data.get("since"))
-
-    def clean_until(self):
-        return self._aware(self.cleaned_data.get("until"))
