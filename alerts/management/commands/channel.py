@@ -6,18 +6,18 @@ is printed masked: it holds credentials.
 
 import getpass
 import json
-import sys
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.db import DatabaseError
 
 from alerts import channels
 from alerts.models import Channel
+from runner.management.refusing import RefusingCommand
 
-EXIT_REFUSED = 2
 
+class Command(RefusingCommand):
+    command_name = "channel"
 
-class Command(BaseCommand):
     help = "Manage notification channels (Apprise URLs). Exit code 0 done, 2 refused (the reason on stderr)."
     requires_system_checks = []
 
@@ -32,15 +32,6 @@ class Command(BaseCommand):
             action = actions.add_parser(name, help=f"{what} a channel")
             action.add_argument("name", metavar="NAME")
 
-    def run_from_argv(self, argv):
-        # Bad options are refusals (2), with a one-line reason, as in runflow.
-        try:
-            super().run_from_argv(argv)
-        except SystemExit as exit_:
-            if exit_.code not in (None, 0):
-                sys.exit(EXIT_REFUSED)
-            raise
-
     def handle(self, *args, action: str, **options) -> None:
         try:
             getattr(self, "_" + action)(options)
@@ -48,10 +39,6 @@ class Command(BaseCommand):
             self._refuse(action, str(err))
         except DatabaseError as err:
             self._refuse(action, f"the database failed: {err}")
-
-    def _refuse(self, action: str, reason: str) -> None:
-        self.stderr.write(f"channel {action}: {' '.join(reason.split())}")
-        sys.exit(EXIT_REFUSED)
 
     def _add(self, options: dict) -> None:
         channel = channels.add(options["name"], options["url"], created_by=_os_user())

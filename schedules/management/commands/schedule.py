@@ -8,12 +8,11 @@ import argparse
 import getpass
 import json
 import os
-import sys
 from collections import Counter
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.db import DatabaseError
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -21,11 +20,11 @@ from django.utils import timezone
 from flows.models import Flow
 from runner import services
 from runner.management.commands.runflow import parse_input
+from runner.management.refusing import RefusingCommand
 from schedules import cron, editing
 from schedules.management import crontab
 from schedules.models import Schedule, Tick
 
-EXIT_REFUSED = 2
 UPCOMING = 3  # due times shown by `add` and `list`
 MAX_COUNT = 1000  # --count and --limit
 MAX_CRONTAB = 1_000_000  # characters of a crontab file
@@ -53,7 +52,9 @@ def _schedule_id(text: str) -> int:
     return _bounded(1, 2**63 - 1)(text)
 
 
-class Command(BaseCommand):
+class Command(RefusingCommand):
+    command_name = "schedule"
+
     help = "Manage flow schedules. Exit code 0 done, 2 refused (the reason on stderr)."
     requires_system_checks = []
 
@@ -72,15 +73,6 @@ class Command(BaseCommand):
             actions.add_parser("import-crontab", help="turn crontab runflow lines into schedules")
         )
 
-    def run_from_argv(self, argv):
-        # Bad options are refusals (2), with a one-line reason, as in runflow.
-        try:
-            super().run_from_argv(argv)
-        except SystemExit as exit_:
-            if exit_.code not in (None, 0):
-                sys.exit(EXIT_REFUSED)
-            raise
-
     def handle(self, *args, action: str, **options) -> None:
         try:
             _check_text(options)
@@ -89,10 +81,6 @@ class Command(BaseCommand):
             self._refuse(action, str(err))
         except DatabaseError as err:
             self._refuse(action, f"the database failed: {err}")
-
-    def _refuse(self, action: str, reason: str) -> None:
-        self.stderr.write(f"schedule {action}: {' '.join(reason.split())}")
-        sys.exit(EXIT_REFUSED)
 
     # add
 
