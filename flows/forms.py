@@ -3,6 +3,7 @@
 import json
 import unicodedata
 import zoneinfo
+from collections.abc import Mapping
 from datetime import datetime
 
 from django import forms
@@ -11,8 +12,8 @@ from django.utils import timezone
 
 from flows.logsearch import EARLIEST, LATEST
 from flows.models import FlowDescription, SysLog
-from runner.engine import JSONNumberError, parse_json
-from runner.inputs import parse_key_values
+from runner.engine import InputSpec, JSONNumberError, parse_json
+from runner.inputs import key_value_texts
 from runner.models import Run
 
 NEW_FLOW_EXAMPLE = json.dumps(
@@ -21,13 +22,15 @@ NEW_FLOW_EXAMPLE = json.dumps(
 )
 
 
-def parse_run_input(text: str) -> dict:
-    """Run input from a JSON object, or from key=value lines read as `manage.py runflow --input`
-    reads its arguments (runner.inputs). ValueError (InputError for lines) says what is wrong.
+def parse_run_input(text: str) -> tuple[dict, dict[str, str]]:
+    """The run input of the free input box as services.run_input_for takes it: a JSON object
+    gives values (checked as given), key=value lines give texts, read as `manage.py runflow
+    --input` reads its arguments. ValueError (InputError for lines) says what is wrong with
+    the syntax; what the values mean is checked against the flow's inputs afterwards.
     """
     text = text.strip()
     if not text:
-        return {}
+        return {}, {}
     if text.startswith(("{", "[")):
         try:
             data = parse_json(text)
@@ -40,8 +43,8 @@ def parse_run_input(text: str) -> dict:
             raise ValueError("The input is nested too deeply.") from err
         if not isinstance(data, dict):
             raise ValueError("The input must be a JSON object (or key=value lines).")
-        return data
-    return parse_key_values(text.splitlines())
+        return data, {}
+    return {}, key_value_texts(text.splitlines())
 
 
 def validate_flow_name(name: str) -> None:
@@ -119,6 +122,9 @@ class RenameFlowForm(forms.Form):
 
 
 class RunInputForm(forms.Form):
+    """The free input box of a flow that declares no inputs."""
+
+    declared = False
     input = forms.CharField(
         required=False,
         strip=False,
@@ -133,6 +139,87 @@ class RunInputForm(forms.Form):
             }
         ),
     )
+
+    def run_input(self) -> tuple[dict, dict[str, str]]:
+        """(values, texts) as services.run_input_for takes them; ValueError for bad syntax."""
+        values, texts = parse_run_input(self.data.get("input", ""))
+        # Fields of a page loaded while the flow declared inputs: given, as typed.
+        return values, texts | field_texts(self.data)
+
+
+class DeclaredInputForm(forms.Form):
+    """The run form of a flow that declares its inputs: one field per input, in the order of the
+    declaration, each sending text read by its input's type as `runflow --input` reads it
+    (runner.engine.typed_text), so both say the same about the same text. A blank field is
+    not given: its input gets its default, or null, or "required" when it has neither."""
+
+    declared = True
+    prefix = "input"
+
+    def __init__(self, specs: Mapping[str, InputSpec], data=None) -> None:
+        super().__init__(data)
+        for index, spec in enumerate(specs.values()):
+            self.fields[spec.name] = _input_field(spec, f"run-input-{index}")
+
+    def run_input(self) -> tuple[dict, dict[str, str]]:
+        # Every field posted, those of inputs no longer declared too (the page was loaded
+        # before the definition changed): they are refused as unknown, never dropped.
+        return {}, field_texts(self.data)
+
+
+def field_texts(data: Mapping[str, str]) -> dict[str, str]:
+    """The text of each input field posted ("input-<name>"); a blank field is not given."""
+    prefix = DeclaredInputForm.prefix + "-"
+    return {
+        key.removeprefix(prefix): text.replace("\r\n", "\n")
+        for key, text in data.items()
+        if key.startswith(prefix) and text.strip()
+    }
+
+
+def _input_field(spec: InputSpec, field_id: str) -> forms.Field:
+    # Never validated by Django: the texts go through the one check of every entry point.
+    needed = spec.required and not spec.has_default
+    attrs = {"id": field_id, "aria-describedby": f"{field_id}-help"}
+    if needed:
+        # Marked, not enforced by the browser: a blank field gets the server's message.
+        attrs["aria-required"] = "true"
+    default = _text_of(spec.default) if spec.has_default else None
+    if spec.enum is not None or spec.type == "boolean":
+        choices = [_text_of(c) for c in spec.enum] if spec.enum is not None else ["true", "false"]
+        blank = f"(default: {default})" if default is not None else "(not given)"
+        widget = forms.Select(attrs=attrs, choices=[("", blank), *((c, c) for c in choices)])
+    else:
+        attrs |= {"autocomplete": "off", "spellcheck": "false"}
+        example = {"object": "{}", "array": "[]"}.get(spec.type)
+        if default is not None or example is not None:
+            attrs["placeholder"] = default if default is not None else example
+        if spec.type in ("object", "array"):
+            widget = forms.Textarea(attrs={**attrs, "rows": 3})
+        else:
+            numeric = {"integer": "numeric", "number": "decimal"}.get(spec.type)
+            widget = forms.TextInput(attrs={**attrs, "inputmode": numeric} if numeric else attrs)
+    field = forms.CharField(
+        required=False, strip=False, label=spec.name, help_text=_help_text(spec, default), widget=widget
+    )
+    field.input_required = needed
+    return field
+
+
+def _text_of(value) -> str:
+    """A value as it is typed in a field: a string as itself, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _help_text(spec: InputSpec, default: str | None) -> str:
+    parts = [spec.type]
+    if default is not None:
+        parts.append(f"default {default}" if default else 'default ""')
+    elif not spec.required:
+        parts.append("optional")
+    if spec.description:
+        parts.append(spec.description)
+    return " · ".join(parts)
 
 
 class LocalTimeRangeForm(forms.Form):
@@ -171,8 +258,8 @@ class LocalTimeRangeForm(forms.Form):
         return self._aware(self.cleaned_data.get("until"))
 
 
-# Who starts runs: the dashboard, `manage.py runflow` and the scheduler.
-RUN_TRIGGERS = ("web", "cli", "schedule")
+# Who starts runs: the dashboard, `manage.py runflow`, the scheduler, the HTTP API and webhooks.
+RUN_TRIGGERS = ("web", "cli", "schedule", "api", "webhook", "resume")
 
 
 class RunFilterForm(LocalTimeRangeForm):

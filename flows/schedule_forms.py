@@ -71,7 +71,8 @@ class ScheduleForm(forms.Form):
         required=False,
         strip=False,
         label="Input",
-        help_text="optional: one JSON object, or key=value lines",
+        help_text="optional: one JSON object, or key=value lines read as the run form's fields are;"
+        " checked against the flow's declared inputs, whose defaults apply at each run",
         widget=forms.Textarea(
             attrs={"rows": 3, "spellcheck": "false", "placeholder": '{"name": "Ann"}   or   name=Ann'}
         ),
@@ -123,7 +124,9 @@ class ScheduleForm(forms.Form):
             raise forms.ValidationError(str(err)) from err
         return self.cleaned_data["timezone"]
 
-    def clean_input(self) -> dict:
+    def clean_input(self) -> tuple[dict, dict[str, str]]:
+        # The syntax only: what the values mean is checked against the flow's declared inputs
+        # when the schedule is saved (schedules.editing), which lists each problem.
         try:
             return parse_run_input(self.cleaned_data["input"])
         except ValueError as err:
@@ -132,10 +135,12 @@ class ScheduleForm(forms.Form):
     def fields_for_editing(self) -> dict:
         """The cleaned values as schedules.editing.create/update take them."""
         data = self.cleaned_data
+        values, texts = data["input"]
         return {
             "cron_text": data["cron"],
             "tz_name": data["timezone"],
-            "input": data["input"],
+            "input": values,
+            "input_texts": texts,
             "overlap": data["overlap"],
             "catch_up": data["catch_up"],
             "catch_up_limit": data["catch_up_limit"],

@@ -22,7 +22,7 @@ from runner.jsonsafe import MAX_DEPTH, depth_of, json_safe, storable_result, sto
 from runner.models import FlowGate, Run, RunStep
 from runner.reconnect import CONNECTION_ERRORS, call_until
 from runner.recording import RunRecorder
-from runner.validation import flow_diagnostics
+from runner.validation import checked_definition
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,23 @@ def input_problem(input: object) -> str | None:
     return None
 
 
+def checked_input(specs: dict | None, values: dict, texts: dict[str, str] | None = None) -> dict:
+    """The run input checked against declared inputs (engine.check_input: JSON values as
+    given, key=value texts read by type, defaults applied), or BadInput listing every problem."""
+    data, problems = engine.check_input(specs, values, texts)
+    if problems:
+        raise BadInput(problems)
+    return data
+
+
+def run_input_for(flow: Flow, values: dict, texts: dict[str, str] | None = None) -> dict:
+    """checked_input against the inputs the flow's current definition declares: what an entry
+    point that read key=value texts (the CLI, the web form) calls before create_run."""
+    if problem := input_problem(values):
+        raise CannotStart(problem)
+    return checked_input(engine.declared_inputs(flow.flow_json), values, texts)
+
+
 def create_run(
     flow: Flow,
     *,
@@ -116,11 +133,12 @@ def create_run(
     definition = flow.flow_json if definition is None else definition
     # A channel removed since the flow was saved must not stop its runs: its notifications
     # are recorded as failed deliveries instead.
-    errors = flow_diagnostics(definition, check_channels=False)
+    parsed, errors = checked_definition(definition)
     if errors:
         raise CannotStart(f"flow {flow.flow_name!r} is invalid: {len(errors)} problem(s)", errors)
     if problem := input_problem(input):
         raise CannotStart(problem)
+    input = checked_input(parsed.inputs, input)
     policy = concurrency_policy(flow.flow_name, concurrency)
     if policy == "skip_if_running":
         ensure_gate(flow.pk)
@@ -448,3 +466,12 @@ def _record_failure(run: Run, err: BaseException, failed_step: str) -> None:
     if isinstance(err, Exception) and not isinstance(err, engine.FlowError):
         # Not a flow's own failure: a bug on our side, worth the operator's attention.
         logger.error("run %s failed outside the flow", run.pk, exc_info=err)
+
+
+class BadInput(CannotStart):
+    """The run input does not fit the flow's declared inputs: `problems` lists every one,
+    in the words every entry point shows (CLI exit 2, web 400, API 422, schedule "refused")."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("the run input does not fit the flow's inputs: " + "; ".join(problems))
+        self.problems = problems

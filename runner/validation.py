@@ -1,7 +1,7 @@
 from django.conf import settings
 
 from alerts.models import Channel
-from runner.engine import Diagnostic, FlowAnalysis, analyse_flow
+from runner.engine import Diagnostic, FlowAnalysis, FlowDefinition, analyse_flow
 
 # The editor lists this many diagnostics beside the text and counts the others: a 5 MB
 # definition can hold a million problems.
@@ -19,6 +19,13 @@ def flow_diagnostics(flow_json: str, *, check_channels: bool = True) -> list[Dia
     if not check_channels:
         return analysis.diagnostics
     return analysis.diagnostics + unknown_channels(analysis)
+
+
+def checked_definition(flow_json: str) -> tuple[FlowDefinition | None, list[Diagnostic]]:
+    """The definition a run would use and its problems (channels left out, as when starting
+    a run): one analysis gives both the verdict and the declared inputs."""
+    analysis = analyse_flow(flow_json, packages=settings.WORKFLOW_PROCEDURE_PACKAGES)
+    return analysis.definition, analysis.diagnostics
 
 
 def flow_analysis(flow_json: str) -> FlowAnalysis:

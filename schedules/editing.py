@@ -13,7 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from flows.models import Flow
-from runner.services import input_problem
+from runner import engine
+from runner.services import BadInput, checked_input, input_problem
 from schedules import cron
 from schedules.models import Schedule
 
@@ -24,27 +25,40 @@ class ScheduleError(ValueError):
     """A schedule that cannot be saved; the message says why, in one line."""
 
 
+class ScheduleInputError(ScheduleError):
+    """The input does not fit the flow's declared inputs: `problems` lists every one, in the
+    words a run refused for them shows (runner.services.BadInput)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("the input does not fit the flow's inputs: " + "; ".join(problems))
+        self.problems = problems
+
+
 def cleaned(
     *,
     cron_text: str,
     tz_name: str | None = None,
+    flow: Flow | None = None,
     input: object = None,
+    input_texts: dict[str, str] | None = None,
     overlap: str = Schedule.Overlap.ALLOW,
     catch_up: str = Schedule.CatchUp.SKIP,
     catch_up_limit: int = 10,
     note: str = "",
     deadline: str | time | None = None,
 ) -> dict:
-    """The checked fields of a schedule, or ScheduleError naming the first bad one."""
+    """The checked fields of a schedule, or ScheduleError naming the first bad one.
+
+    The input is `input` (JSON values) and `input_texts` (key=value texts, read by type);
+    with the flow, it is checked against the inputs the flow declares (see schedule_input).
+    """
     tz_name = tz_name or settings.TIME_ZONE
     try:
         cron.fields_of(cron_text)
         cron.zone(tz_name)
     except cron.CronError as err:
         raise ScheduleError(str(err)) from None
-    input = {} if input is None else input
-    if problem := input_problem(input):
-        raise ScheduleError(problem)
+    input = schedule_input(flow, {} if input is None else input, input_texts or {})
     if overlap not in Schedule.Overlap.values:
         raise ScheduleError(f"overlap must be one of {', '.join(Schedule.Overlap.values)}")
     if catch_up not in Schedule.CatchUp.values:
@@ -66,6 +80,28 @@ def cleaned(
         "catch_up_limit": catch_up_limit,
         "note": note,
     }
+
+
+def schedule_input(flow: Flow | None, values: object, texts: dict[str, str]) -> dict:
+    """The input a schedule stores: what the user gave, each value checked against the flow's
+    declared inputs as a run's input is (texts read by their input's type), ScheduleInputError
+    listing every problem.
+
+    The defaults are not stored: a tick's run gets the defaults of the definition at that time,
+    so changing a default applies to the schedule's next runs. The flow may change its
+    declaration after the schedule is saved; create_run checks the input again at each tick.
+    """
+    if problem := input_problem(values):
+        raise ScheduleError(problem)
+    specs = None if flow is None else engine.declared_inputs(flow.flow_json)
+    try:
+        data = checked_input(specs, values, texts)
+    except BadInput as err:
+        raise ScheduleInputError(err.problems) from None
+    given = {key: data[key] for key in {**values, **texts}}
+    if problem := input_problem(given):
+        raise ScheduleError(problem)
+    return given
 
 
 def deadline_of(value: str | time | None) -> time | None:
@@ -96,7 +132,7 @@ def create(flow: Flow, *, created_by: str = "", now: datetime | None = None, **f
     """A new enabled schedule of the flow; ScheduleError when a field is bad."""
     if flow.deleted:
         raise ScheduleError(f"flow {flow.flow_name!r} is deleted")
-    values = cleaned(**fields)
+    values = cleaned(flow=flow, **fields)
     now = now or timezone.now()
     return Schedule.objects.create(
         flow_id=flow.pk,
@@ -108,7 +144,7 @@ def create(flow: Flow, *, created_by: str = "", now: datetime | None = None, **f
 
 def update(schedule: Schedule, *, now: datetime | None = None, **fields) -> Schedule:
     """Change a schedule; a new cron or zone moves its next due time to after now."""
-    values = cleaned(**fields)
+    values = cleaned(flow=Flow.all_objects.filter(pk=schedule.flow_id).first(), **fields)
     now = now or timezone.now()
     with transaction.atomic():
         schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "flows",
     "schedules",
     "alerts",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -263,3 +264,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 WORKFLOW_LOG_QUEUE_SIZE = envint("WORKFLOW_LOG_QUEUE_SIZE", 100_000)
 # /metrics wants "Authorization: Bearer <this>"; unset, it answers only requests from this machine.
 WORKFLOW_METRICS_TOKEN = os.environ.get("WORKFLOW_METRICS_TOKEN", "")
+# The HTTP API (/api/v1/) and inbound webhooks (/hooks/<secret>).
+# A request body larger than this is refused with 413 before it is parsed.
+WORKFLOW_API_MAX_BODY_BYTES = envint("WORKFLOW_API_MAX_BODY_BYTES", 6 * 1024 * 1024)
+# GET /api/v1/runs/<id>?wait=N holds the request at most this many seconds.
+WORKFLOW_API_MAX_WAIT_SECONDS = envint("WORKFLOW_API_MAX_WAIT_SECONDS", 60)
+# Each flow's webhook accepts this many requests per minute; more get 429.
+WORKFLOW_HOOK_RATE_PER_MINUTE = envint("WORKFLOW_HOOK_RATE_PER_MINUTE", 60)
+# Retention: runs and log lines older than this many days are deleted daily by the scheduler
+# (and by `manage.py prune`); unset keeps them forever. Each flow's last success and last
+# failure are kept whatever their age.
+WORKFLOW_KEEP_RUNS_DAYS = envint("WORKFLOW_KEEP_RUNS_DAYS", 0) or None
+WORKFLOW_KEEP_LOGS_DAYS = envint("WORKFLOW_KEEP_LOGS_DAYS", 0) or None

@@ -11,4 +11,6 @@ admin.site.site_title = "Workflows admin"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("flows.urls")),
+    # After flows.urls, which registers the <flow:> converter the API's pages use too.
+    path("", include("api.urls")),
 ]

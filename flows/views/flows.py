@@ -24,12 +24,20 @@ from flows.editing import (
     set_description,
     set_enabled,
 )
-from flows.forms import FlowDescriptionForm, NewFlowForm, RenameFlowForm, RunInputForm, parse_run_input
+from flows.forms import (
+    DeclaredInputForm,
+    FlowDescriptionForm,
+    NewFlowForm,
+    RenameFlowForm,
+    RunInputForm,
+)
 from flows.models import Flow, FlowDescription, FlowEvent, FlowRevision
 from flows.views.schedules import schedules_context
 from runner.dispatch import start_run
+from runner.engine import declared_inputs
+from runner.inputs import given_input
 from runner.models import Run
-from runner.services import CannotStart, runnable_flow
+from runner.services import BadInput, CannotStart, runnable_flow
 from runner.validation import flow_analysis
 
 REVISIONS_PAGE = 50
@@ -65,13 +73,20 @@ def _when(entry: FlowRevision | FlowEvent):
     return entry.saved_at if entry.kind == "revision" else entry.at
 
 
+def run_form_of(flow: Flow, data=None) -> RunInputForm | DeclaredInputForm:
+    """The run form of the flow's saved definition (what a run uses, whatever the editor
+    holds): a field per input it declares, or the free input box when it declares none."""
+    specs = declared_inputs(flow.flow_json)
+    return RunInputForm(data) if specs is None else DeclaredInputForm(specs, data)
+
+
 def _editor_context(request: HttpRequest, flow: Flow, **overrides) -> dict:
     description = FlowDescription.objects.filter(flow_id=flow.pk).first()
     context = {
         "flow": flow,
         "text": flow.flow_json,
         "base": json_hash(flow.flow_json),
-        "run_form": RunInputForm(),
+        "run_form": run_form_of(flow),
         "can_change": request.user.has_perm(CHANGE_FLOWS) and not flow.deleted,
         "can_run": request.user.has_perm(RUN_FLOWS),
         # By id: a renamed flow keeps its runs, and a new flow under an old name starts empty.
@@ -429,16 +444,24 @@ def flow_revision_restore(request: HttpRequest, name: str, number: int) -> HttpR
 @require_POST
 def flow_run(request: HttpRequest, name: str) -> HttpResponse:
     flow = access.get_flow(request, name, RUN_FLOWS)
-    raw_input = request.POST.get("input", "")
+    form = run_form_of(flow, request.POST)
     try:
-        run_input = parse_run_input(raw_input)
+        values, texts = form.run_input()
         runnable_flow(flow.flow_name)  # the CLI's rule: enabled and not deleted, or why not
+        # The fields' texts are read as `runflow --input` reads its: the same words for the same text.
+        run_input = given_input(flow, values, texts)
         run = start_run(flow, input=run_input, trigger="web", triggered_by=request.user.get_username())
     except (ValueError, CannotStart) as err:
+        from_overview = request.POST.get("from") == "overview"
+        if isinstance(err, BadInput) and not from_overview:
+            # Each problem is listed in the run form, beside what the user typed.
+            messages.error(request, "Not started: the run input does not fit the flow's inputs.")
+            context = _editor_context(request, flow, run_form=form, run_problems=err.problems)
+            return render(request, "flows/flow.html", context, status=400)
         messages.error(request, f"Not started: {err}")
-        if request.POST.get("from") == "overview":
+        if from_overview:
             return redirect("wf-overview")
-        context = _editor_context(request, flow, run_form=RunInputForm(request.POST))
+        context = _editor_context(request, flow, run_form=form)
         return render(request, "flows/flow.html", context, status=400)
     messages.success(request, f"Run {run.pk} of {flow.flow_name} is queued.")
     return redirect("wf-run", run_id=run.pk)

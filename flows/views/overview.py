@@ -17,7 +17,7 @@ from flows.logsearch import LogsUnavailable, recent_errors
 from flows.models import Flow, FlowDescription, LegacyTextField
 from flows.views.runs import with_elapsed
 from flows.views.schedules import WallTime, next_due_by_flow
-from runner.engine import parse_json
+from runner.engine import declared_inputs, parse_json
 from runner.engine.references import BadReference, parse
 from runner.models import Run
 from schedules.models import Schedule
@@ -47,7 +47,7 @@ class FlowRow:
     flow: Flow
     runs: list[Run]  # newest first
     description: str
-    needs_input: bool  # its steps read the run input: Run opens the run form
+    needs_input: bool  # it cannot run without input (run_needs_input): Run opens the run form
     # The earliest next due time of its enabled schedules (in that schedule's zone), and the schedule.
     next_due: tuple[WallTime, Schedule] | None = None
 
@@ -79,13 +79,27 @@ def recent_runs_by_flow(flow_ids: list[int], per_flow: int = HISTORY) -> dict[in
     return {flow_id: sorted(runs, key=lambda r: r.pk, reverse=True) for flow_id, runs in found.items()}
 
 
-def references_run_input(text: str) -> bool:
-    """Whether a step's params reference the run input ("@_input", "@_input.key"), read as the
-    engine reads references: not "@@_input" (a literal), not a key; unreadable text has none."""
+def run_needs_input(text: str) -> bool:
+    """Whether the overview's Run opens the run form instead of starting a run without input:
+    the flow declares a required input with no default; or, declaring none, its steps read
+    the run input ("@_input", "@_input.key" in a step's params, read as the engine reads
+    references: not "@@_input", not a key). A flow whose declared inputs all have defaults
+    (or may be null) runs in one click; unreadable text needs none."""
+    data = _parsed(text)
+    specs = declared_inputs(data) if data is not None else None
+    if specs is not None:
+        return any(spec.required and not spec.has_default for spec in specs.values())
+    return _reads_input(data)
+
+
+def _parsed(text: str):
     try:
-        data = parse_json(text)
+        return parse_json(text)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return False
+        return None
+
+
+def _reads_input(data) -> bool:
     procedures = data.get("procedures") if isinstance(data, dict) else None
     if not isinstance(procedures, list):
         return False
@@ -111,10 +125,12 @@ def _root(reference: str) -> str | None:
 def listed_flows(query: str) -> tuple[list[Flow], bool]:
     """The flows whose name or description contains the query (all without one), by name
     whatever the case, at most MAX_FLOWS; and whether more match."""
-    # Only a definition that mentions the input is read from the database, to be parsed;
-    # a reference written with JSON escapes ("\u0040_input") is not seen and gets the
-    # confirmation every other flow gets.
-    mentions_input = When(flow_json__contains="@_input", then=F("flow_json"))
+    # Only a definition that may need input is read from the database, to be parsed: one
+    # that mentions the input, or whose declared inputs may be required. A key or reference
+    # written with JSON escapes ("\u0040_input") is not seen and gets the confirmation every
+    # other flow gets (its run is then refused with the reason, if it needs input).
+    may_need_input = Q(flow_json__contains="@_input") | Q(flow_json__contains='"required"')
+    mentions_input = When(may_need_input, then=F("flow_json"))
     flows = Flow.objects.defer("flow_json").annotate(
         input_text=Case(mentions_input, default=Value(""), output_field=LegacyTextField())
     )
@@ -136,7 +152,7 @@ def flow_rows(flows: list[Flow]) -> list[FlowRow]:
             flow=flow,
             runs=history.get(flow.pk, []),
             description=descriptions.get(flow.pk, ""),
-            needs_input=bool(flow.input_text) and references_run_input(flow.input_text),
+            needs_input=bool(flow.input_text) and run_needs_input(flow.input_text),
             next_due=next_due.get(flow.pk),
         )
         for flow in flows

@@ -18,7 +18,7 @@ from flows.access import CHANGE_FLOWS, login_required
 from flows.models import Flow
 from flows.schedule_forms import LedgerFilterForm, ScheduleForm, zone_names
 from schedules import cron
-from schedules.editing import ScheduleError, create, pause, remove, resume, update
+from schedules.editing import ScheduleError, ScheduleInputError, create, pause, remove, resume, update
 from schedules.models import Schedule, Tick
 
 UPCOMING = 5  # due times shown per schedule on its flow's page and in the preview
@@ -191,7 +191,7 @@ def schedule_add(request: HttpRequest, name: str) -> HttpResponse:
         try:
             schedule = create(flow, created_by=request.user.get_username(), **form.fields_for_editing())
         except ScheduleError as err:
-            form.add_error(None, str(err))
+            _refusal(form, err)
         else:
             messages.success(request, f"Schedule {schedule.pk} added: {_next_words(schedule)}.")
             return _back_to_flow(schedule.pk, flow)
@@ -210,11 +210,19 @@ def schedule_edit(request: HttpRequest, schedule_id: int) -> HttpResponse:
         try:
             schedule = update(schedule, **form.fields_for_editing())
         except ScheduleError as err:
-            form.add_error(None, str(err))
+            _refusal(form, err)
         else:
             messages.success(request, f"Schedule {schedule.pk} saved: {_next_words(schedule)}.")
             return _back_to_flow(schedule.pk, flow)
     return _form_page(request, flow, form, schedule, status=400)
+
+
+def _refusal(form: ScheduleForm, err: ScheduleError) -> None:
+    # Input that does not fit the flow's inputs: each problem beside the input field.
+    if isinstance(err, ScheduleInputError):
+        form.add_error("input", err.problems)
+    else:
+        form.add_error(None, str(err))
 
 
 def _next_words(schedule: Schedule) -> str:

@@ -22,14 +22,56 @@ from .errors import (
 )
 from .executor import RunInfo, RunListener, run_flow
 from .freeze import FrozenDict, FrozenList, freeze, thaw
+from .inputs import (
+    INPUT_TYPES,
+    InputSpec,
+    check_input,
+    declared_inputs,
+    read_declaration,
+    typed_text,
+    untyped_text,
+)
 from .jsontext import JSONNumberError, number_problem, parse_json
 from .notify import NOTIFY_EVENTS, NotifyRule
 from .retry import RetryPolicy, is_retryable, retry_delay
 
 __all__ = [
-    "NOTIFY_EVENTS", "NO_STEP", "RUN_DATA", "Diagnostic", "FlowAnalysis", "FlowDefinition", "FlowError",
-    "FrozenDict", "FrozenList", "InvalidStepResult", "JSONNumberError", "NotifyRule",
-    "ParameterResolutionError", "Procedure", "ProcedureFailed", "ProcedureLoadError", "Reference",
-    "RetryPolicy", "RunCancelled", "RunInfo", "RunListener", "StepOutline", "analyse_flow", "freeze",
-    "is_retryable", "number_problem", "parse_json", "retry_delay", "run_flow", "thaw", "validate_flow",
+    "INPUT_TYPES",
+    "NOTIFY_EVENTS",
+    "NO_STEP",
+    "RUN_DATA",
+    "Diagnostic",
+    "FlowAnalysis",
+    "FlowDefinition",
+    "FlowError",
+    "FrozenDict",
+    "FrozenList",
+    "InputSpec",
+    "InvalidStepResult",
+    "JSONNumberError",
+    "NotifyRule",
+    "ParameterResolutionError",
+    "Procedure",
+    "ProcedureFailed",
+    "ProcedureLoadError",
+    "Reference",
+    "RetryPolicy",
+    "RunCancelled",
+    "RunInfo",
+    "RunListener",
+    "StepOutline",
+    "analyse_flow",
+    "check_input",
+    "declared_inputs",
+    "freeze",
+    "is_retryable",
+    "number_problem",
+    "parse_json",
+    "read_declaration",
+    "retry_delay",
+    "run_flow",
+    "thaw",
+    "typed_text",
+    "untyped_text",
+    "validate_flow",
 ]  # fmt: skip

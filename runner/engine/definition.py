@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from .diagnostics import Diagnostic, key_path
 from .freeze import freeze
+from .inputs import InputSpec, read_declaration
 from .jsontext import JSONNumberError, parse_json
 from .loader import MAX_HINTS, ProcedureLoader
 from .notify import NotifyRule, notify_problems
@@ -23,7 +24,7 @@ MAX_STEPS = 100_000
 # Run records store step names in 128-character columns.
 MAX_STEP_NAME = 128
 STEP_KEYS = ("name", "mod", "method", "params", "retry", "timeout_seconds")
-FLOW_KEYS = ("procedures", "timeout_seconds", "max_duration_seconds", "notify")
+FLOW_KEYS = ("procedures", "inputs", "timeout_seconds", "max_duration_seconds", "notify")
 _STEP_KEY_SET = frozenset(STEP_KEYS)
 _STEP_KEY_LIST = "name, mod, method, params, retry and timeout_seconds"
 _JSON_SCALARS = (str, int, float, bool, type(None))
@@ -57,6 +58,8 @@ class FlowDefinition:
     # A run still going after this long is "late": its flow's rules may notify of it.
     max_duration_seconds: float | None = None
     notify: tuple[NotifyRule, ...] = ()
+    # The declared inputs, in their order; None when the flow declares none (any input goes).
+    inputs: dict[str, InputSpec] | None = None
 
 
 class Reference(NamedTuple):
@@ -123,9 +126,9 @@ def analyse_flow(
         if key not in FLOW_KEYS and checker.listed():
             path = key_path(key).removeprefix(".")
             message = (
-                f'unknown key "{key}": a flow has "procedures" and optional "timeout_seconds",'
-                ' "max_duration_seconds" and "notify"'
-            )
+                f'unknown key "{key}": a flow has "procedures" and optional "inputs",'
+                ' "timeout_seconds", "max_duration_seconds" and "notify"'
+            ) + checker.hint(str(key), FLOW_KEYS, '"')
             checker.error("SCHEMA", path, message)
     timeout = data.get("timeout_seconds")
     if "timeout_seconds" in data and timeout_problem(timeout) and checker.listed():
@@ -134,6 +137,8 @@ def analyse_flow(
     if "max_duration_seconds" in data and timeout_problem(max_duration) and checker.listed():
         checker.error("OUT_OF_RANGE", "max_duration_seconds", timeout_problem(max_duration))
     rules = checker.notify(data["notify"]) if "notify" in data else ()
+    if "inputs" in data:
+        checker.declare_inputs(data["inputs"])
     procedures = data.get("procedures")
     if not isinstance(procedures, list) or not procedures:
         checker.error("SCHEMA", "procedures", '"procedures" must be a non-empty list of steps')
@@ -153,7 +158,7 @@ def analyse_flow(
         Procedure(p["name"], p["mod"], p["method"], freeze(p.get("params", {})), i, *policies.get(i, ()))
         for i, p in enumerate(procedures)
     )
-    return checker.result(FlowDefinition(steps, timeout, max_duration, rules))
+    return checker.result(FlowDefinition(steps, timeout, max_duration, rules, checker.inputs))
 
 
 class _Checker:
@@ -169,6 +174,8 @@ class _Checker:
         self.order: tuple[list[int], list[str]] | None = None  # first indexes and names, for hints
         self.policies: dict[int, tuple] = {}  # (retry, timeout_seconds) of the steps that have one
         self.channels: tuple[tuple[str, str], ...] = ()
+        self.inputs: dict[str, InputSpec] | None = None  # None: no declaration, any @_input.x goes
+        self.input_names: frozenset[str] | None = None  # declared names, even of faulty specs
 
     def result(self, definition: FlowDefinition | None) -> FlowAnalysis:
         return FlowAnalysis(definition, self.diagnostics, self.problems, self.outlines, self.channels)
@@ -273,6 +280,16 @@ class _Checker:
                 self.error(code, f"notify{path}", message)
         return rules
 
+    def declare_inputs(self, value) -> None:
+        specs, problems = read_declaration(value)
+        for code, path, message in problems:
+            if self.listed():
+                self.error(code, path, message)
+        self.inputs = specs
+        if isinstance(value, dict):
+            # A faulty spec is reported above: its name still counts, for the references.
+            self.input_names = frozenset(name for name in value if isinstance(name, str))
+
     def policy(self, item: dict, outline: StepOutline) -> None:
         where = f"procedures[{outline.index}]"
         retry = None
@@ -335,7 +352,10 @@ class _Checker:
             root, step = None, NO_STEP
         elif root[0] != "_":
             step = self.names.get(root, NO_STEP)
-        elif root == "_input" or (root == "_runtime" and (not dot or keys.partition(".")[0] in RUNTIME_KEYS)):
+        elif root == "_input":
+            names = self.input_names
+            step = RUN_DATA if names is None or not dot or keys.partition(".")[0] in names else NO_STEP
+        elif root == "_runtime" and (not dot or keys.partition(".")[0] in RUNTIME_KEYS):
             step = RUN_DATA
         else:
             step = NO_STEP
@@ -354,6 +374,11 @@ class _Checker:
         if root == "_runtime":
             code = "BAD_REFERENCE"
             message = f'_runtime has no key "{keys[0]}" (it has: {", ".join(RUNTIME_KEYS)})'
+        elif root == "_input":
+            declared = sorted(self.input_names or ())
+            code = "UNKNOWN_INPUT"
+            message = f'the flow declares no input "{keys[0]}" (its inputs: {", ".join(declared) or "none"})'
+            message += self.hint(keys[0], declared)
         elif first == NO_STEP:
             what = f"a reserved name ({', '.join(RESERVED_ROOTS)})" if root[0] == "_" else "an earlier step"
             code = "UNKNOWN_STEP_REF"

@@ -23,5 +23,6 @@ class RefusingCommand(BaseCommand):
             raise
 
     def _refuse(self, action: str, reason: str) -> None:
-        self.stderr.write(f"{self.command_name} {action}: {' '.join(reason.split())}")
+        where = f"{self.command_name} {action}" if action else self.command_name
+        self.stderr.write(f"{where}: {' '.join(reason.split())}")
         sys.exit(EXIT_REFUSED)

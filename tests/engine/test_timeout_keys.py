@@ -150,8 +150,9 @@ def test_a_bad_run_timeout_is_reported_at_its_path(timeout):
 def test_an_unknown_top_level_key_names_both_allowed_keys():
     diagnostic = only_diagnostic(flow(step("a")) | {"timeout": 5})
     assert diagnostic.message.startswith(
-        'unknown key "timeout": a flow has "procedures" and optional "timeout_seconds"'
+        'unknown key "timeout": a flow has "procedures" and optional "inputs", "timeout_seconds"'
     )
+    assert diagnostic.message.endswith('did you mean "timeout_seconds"?')
 
 
 def test_an_unknown_step_key_suggests_timeout_seconds():

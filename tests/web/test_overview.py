@@ -6,7 +6,7 @@ import pytest
 
 from flows.models import Flow, FlowDescription
 from flows.views import overview
-from flows.views.overview import recent_runs_by_flow, references_run_input
+from flows.views.overview import recent_runs_by_flow, run_needs_input
 from tests.factories import EXAMPLE, EXAMPLE_JSON, definition, log, make_flow, make_run, step
 
 pytestmark = pytest.mark.django_db
@@ -298,7 +298,7 @@ def test_a_disabled_flow_that_reads_its_run_input_keeps_a_disabled_button(client
     ],
 )
 def test_a_reference_to_the_run_input_anywhere_in_the_params_counts(params):
-    assert references_run_input(definition(step("s1"), step("s2", **params)))
+    assert run_needs_input(definition(step("s1"), step("s2", **params)))
 
 
 @pytest.mark.parametrize(
@@ -314,7 +314,7 @@ def test_a_reference_to_the_run_input_anywhere_in_the_params_counts(params):
     ],
 )
 def test_what_is_not_a_reference_to_the_run_input_does_not_count(text):
-    assert not references_run_input(text)
+    assert not run_needs_input(text)
 
 
 # Live refresh

@@ -19,10 +19,11 @@ from django.db import DatabaseError, connection
 from flows.models import Flow, SysLog
 from runner import dispatch, services
 from runner.engine import JSONNumberError, RunListener, parse_json
-from runner.inputs import InputError, parse_key_values
+from runner.inputs import InputError, given_input, key_value_texts
 from runner.log import console_threshold, setup_logging
 from runner.log.pipeline import CLEAR_LINE
 from runner.models import FlowGate, Run, RunStep
+from runner.outcome import run_steps
 from runner.resume import CannotResume
 from runner.validation import flow_diagnostics
 
@@ -31,9 +32,10 @@ SUGGESTIONS = 3  # flow names offered when the name given is not found
 SUGGESTION_CANDIDATES = 10_000  # names compared at most (difflib's cost grows with each)
 
 
-def parse_input(pairs: list[str], input_json: str | None) -> dict:
-    """Run input from --input-json, then --input key=value pairs (runner.inputs' rule), which
-    override the keys of --input-json."""
+def input_options(pairs: list[str], input_json: str | None) -> tuple[dict, dict[str, str]]:
+    """The run input of --input-json (JSON values, checked as given) and of the --input
+    key=value pairs (texts, read by the type of the input they name; they override the same
+    keys of --input-json): what services.run_input_for takes. Only their syntax is checked here."""
     data: dict = {}
     if input_json is not None:
         try:
@@ -47,7 +49,7 @@ def parse_input(pairs: list[str], input_json: str | None) -> dict:
         if not isinstance(data, dict):
             raise services.CannotStart("--input-json must be a JSON object")
     try:
-        return data | parse_key_values(pairs)
+        return data, key_value_texts(pairs)
     except InputError as err:
         raise services.CannotStart(f"--input {err}") from err
 
@@ -137,9 +139,15 @@ class Command(BaseCommand):
             action="append",
             default=[],
             metavar="KEY=VALUE",
-            help="run input (repeatable); KEY and VALUE are stripped; VALUE is JSON if it parses, else text",
+            help="run input (repeatable); KEY and VALUE are stripped; VALUE is read by the type the flow"
+            " declares for KEY (string: the text as typed; integer, number, boolean: written as one;"
+            " object, array: JSON); for a flow without declared inputs, JSON if it parses, else text",
         )
-        parser.add_argument("--input-json", metavar="JSON", help="run input as one JSON object")
+        parser.add_argument(
+            "--input-json",
+            metavar="JSON",
+            help="run input as one JSON object, its values checked as given; --input wins for the same key",
+        )
         parser.add_argument("--check", action="store_true", help="validate the flow only; run nothing")
         parser.add_argument(
             "--queue", action="store_true", help="hand the run to the workers instead; print its id and exit"
@@ -183,16 +191,20 @@ class Command(BaseCommand):
                 self.stderr.write(f"  {diagnostic.code} at {diagnostic.path}: {diagnostic.message}")
             for difference in getattr(err, "differences", ()):
                 self.stderr.write(f"  {difference}")
+            problems = getattr(err, "problems", None)  # services.BadInput: one line each
+            for problem in problems or ():
+                self.stderr.write(f"  {problem}")
             self.stderr.write(f"runflow: cannot start: {err}", style_func=self.paint.ERROR)
             if as_json:
-                self._print_json(None, name, "not_started", error=str(err))
+                extra = {} if problems is None else {"problems": problems}
+                self._print_json(None, name, "not_started", error=str(err), **extra)
             code = EXIT_CANNOT_START
         if code:
             sys.exit(code)
 
     def _run(self, name, pairs, input_json, check, queue, concurrency, as_json) -> int:
         setup_logging()
-        run_input = parse_input(pairs, input_json)
+        values, texts = input_options(pairs, input_json)
         try:
             connection.ensure_connection()
         except Exception as err:
@@ -209,6 +221,8 @@ class Command(BaseCommand):
                 raise services.CannotStart(f"flow {name!r} is invalid", diagnostics)
             self.stdout.write(f"flow {name!r} is valid")
             return EXIT_OK
+        # Read by the flow's declared inputs: `--input day=007` stays "007" for a string input.
+        run_input = given_input(flow, values, texts)
         request = {"input": run_input, "triggered_by": _os_user(), "concurrency": concurrency}
         try:
             return self._start(flow, name, request, queue, as_json)
@@ -262,7 +276,8 @@ class Command(BaseCommand):
             self._fail(f"runflow: run {run.pk}: the database failed while recording it: {err}")
             return EXIT_FAILED
         if as_json:
-            self._print_json(run.pk, name, run.status, run.context, run.error, run.failed_step, _steps(run))
+            steps = run_steps(run)
+            self._print_json(run.pk, name, run.status, run.context, run.error, run.failed_step, steps)
         elif progress is not None:
             self._summary(run)
         if run.status == Run.Status.SUCCEEDED:
@@ -295,7 +310,9 @@ class Command(BaseCommand):
     def _fail(self, line: str) -> None:
         self.stderr.write(line, style_func=self.paint.ERROR)
 
-    def _print_json(self, run_id, name, status, context=None, error="", failed_step="", steps=()) -> None:
+    def _print_json(
+        self, run_id, name, status, context=None, error="", failed_step="", steps=(), **extra
+    ) -> None:
         outcome = {
             "run_id": run_id,
             "flow": name,
@@ -304,6 +321,7 @@ class Command(BaseCommand):
             "error": error or None,
             "failed_step": failed_step or None,
             "steps": list(steps),
+            **extra,
         }
         # A name given in another encoding holds lone surrogates: \udcXX escapes keep the JSON exact.
         text = json.dumps(outcome, ensure_ascii=False, default=repr)
@@ -320,21 +338,6 @@ def _check_what_to_run(name, resume_id, pairs, input_json, check, concurrency, c
         raise services.CannotStart(
             "--resume runs with the original run's input: no --input, --input-json, --check or --concurrency"
         )
-
-
-def _steps(run: Run) -> list[dict]:
-    """The `steps` of the --json outcome: each step's status, its attempts, and the duration
-    and error of its last attempt."""
-    return [
-        {
-            "name": step.name,
-            "status": step.status,
-            "attempts": step.attempts,
-            "duration": step.duration,
-            "error": step.error or None,
-        }
-        for step in run.steps.order_by("index")
-    ]
 
 
 def _runnable_flow(name: str) -> Flow:

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from flows.models import Flow
 from runner import services
-from runner.management.commands.runflow import parse_input
+from runner.management.commands.runflow import input_options
 from runner.management.refusing import RefusingCommand
 from schedules import cron, editing
 from schedules.management import crontab
@@ -86,11 +86,13 @@ class Command(RefusingCommand):
 
     def _add(self, options: dict) -> None:
         flow = _flow_named(options["flow"])
+        values, texts = input_options(options["input"], options["input_json"])
         schedule = editing.create(
             flow,
             cron_text=options["cron"],
             tz_name=options["tz"],
-            input=parse_input(options["input"], options["input_json"]),
+            input=values,
+            input_texts=texts,
             overlap=options["overlap"],
             catch_up=options["catch_up"],
             catch_up_limit=options["catch_up_limit"],
@@ -425,10 +427,13 @@ class _Importer:
 
     def _job(self, job: crontab.Job) -> tuple[str, str]:
         flow = _flow_named(job.flow)
+        values, texts = input_options(job.pairs, job.input_json)
         fields = editing.cleaned(
+            flow=flow,
             cron_text=job.cron,
             tz_name=job.tz,
-            input=parse_input(job.pairs, job.input_json),
+            input=values,
+            input_texts=texts,
             # Without --concurrency, runflow used the flow's default policy: keep it.
             overlap=job.concurrency or services.concurrency_policy(flow.flow_name),
             note=f"imported from {self.source} line {job.number}",
