@@ -7,7 +7,7 @@ from django.templatetags.static import static
 from django.urls import path, register_converter
 from django.views.generic import RedirectView
 
-from flows.views import channels, flows, health, logs, overview, runs, schedules
+from flows.views import channels, flows, health, logs, overview, runs, schedules, storage
 
 
 class FlowNameConverter:
@@ -54,6 +54,7 @@ urlpatterns = [
         flows.flow_revision_restore,
         name="wf-flow-revision-restore",
     ),
+    path("storage/", storage.storage, name="wf-storage"),
     path("runs/", runs.run_list, name="wf-runs"),
     path("runs/<int:run_id>/", runs.run_detail, name="wf-run"),
     path("runs/<int:run_id>/status/", runs.run_status, name="wf-run-status"),

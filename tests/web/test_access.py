@@ -31,6 +31,7 @@ PAGES = {
     "schedule preview": ("/schedules/preview/?cron=30+2+*+*+*&timezone=Europe/Berlin", "view_flow"),
     "schedule edit form": ("/schedules/{schedule}/edit/", "change_flow"),
     "workers": ("/workers/", "view_flow"),
+    "storage": ("/storage/", "view_syslog"),
     "channels": ("/channels/", "view_flow"),
 }
 

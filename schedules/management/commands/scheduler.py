@@ -21,7 +21,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from alerts import sender
-from runner import dispatch, liveness, services
+from runner import dispatch, liveness, retention, services
 from runner.log import attach_database_handler, setup_logging
 from runner.reconnect import drop_broken_connections
 from schedules import ticking
@@ -102,9 +102,12 @@ class Command(BaseCommand):
         log.info("scheduler started (wakes at least every %s s)", settings.WORKFLOW_SCHEDULER_WAKE_SECONDS)
         # Notifications are sent by a thread of their own: a slow channel never delays a tick.
         notifications = sender.SenderThread().start()
+        # WORKFLOW_KEEP_RUNS_DAYS / WORKFLOW_KEEP_LOGS_DAYS, applied once a day when set.
+        pruning = retention.DailyPrune().start()
         try:
             scheduler.run(passes)
         finally:
+            pruning.stop()
             notifications.stop()
             with contextlib.suppress(DatabaseError):
                 liveness.forget(liveness.Kind.SCHEDULER)
