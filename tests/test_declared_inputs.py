@@ -1,6 +1,7 @@
 """Declared inputs at every entry point: `runflow --input`, the flow page's run form, a schedule
 (saved from the form or `manage.py schedule`, and at its tick) read the same text the same way
-and refuse it with the same words. The engine's own rules: tests/engine/test_declared_inputs.py."""
+and refuse it with the same words; the HTTP API and webhooks, which take JSON values, refuse
+a value with the same words too. The engine's own rules: tests/engine/test_declared_inputs.py."""
 
 import io
 import json
@@ -11,12 +12,14 @@ import pytest
 from django.core.management import call_command
 from django.db import connections
 
+from api.webhooks import rotate
 from flows.models import Flow
 from runner.models import Run
 from schedules import editing
 from schedules.management.commands.schedule import Command as ScheduleCommand
 from schedules.models import Schedule, Tick
 from schedules.ticking import run_pass
+from tests.api.helpers import send, token_client
 from tests.factories import ALL_PERMS, client_for, flow_from_text, make_user, step
 
 pytestmark = pytest.mark.django_db
@@ -138,7 +141,36 @@ def from_schedule_command(monkeypatch):
     return run
 
 
+@pytest.fixture
+def from_api(nightly):
+    client = token_client(make_user("ci", *ALL_PERMS), scope="run")
+
+    def run(values: dict) -> dict | list[str]:
+        response = send(client, "POST", "/flows/nightly/runs", {"input": values})
+        if response.status_code == 201:
+            return Run.objects.get().input
+        assert response.status_code == 422
+        return response.json()["problems"]
+
+    return run
+
+
+@pytest.fixture
+def from_webhook(nightly, client):
+    _, secret = rotate(nightly.pk)
+
+    def run(values: dict) -> dict | list[str]:
+        response = client.post(f"/hooks/{secret}", json.dumps(values), content_type="application/json")
+        if response.status_code == 202:
+            return Run.objects.get().input
+        assert response.status_code == 422
+        return response.json()["problems"]
+
+    return run
+
+
 SURFACES = ["from_cli", "from_web", "from_schedule_form", "from_schedule_command"]
+JSON_SURFACES = ["from_api", "from_webhook"]  # JSON values: "abc" is a string as typed, too
 RUNS = ["from_cli", "from_web"]
 SCHEDULES = ["from_schedule_form", "from_schedule_command"]
 
@@ -146,7 +178,7 @@ SCHEDULES = ["from_schedule_form", "from_schedule_command"]
 # The same text, the same problems, everywhere
 
 
-@pytest.mark.parametrize("surface", SURFACES)
+@pytest.mark.parametrize("surface", SURFACES + JSON_SURFACES)
 def test_a_text_that_is_not_of_its_inputs_type_is_refused_alike_everywhere(request, nightly, surface):
     assert request.getfixturevalue(surface)({"day": "2025-03-01", "limit": "abc"}) == [NOT_AN_INTEGER]
 
@@ -156,7 +188,7 @@ def test_a_required_input_left_out_is_refused_alike_everywhere(request, nightly,
     assert request.getfixturevalue(surface)({"limit": "5"}) == [NO_DAY]
 
 
-@pytest.mark.parametrize("surface", SURFACES)
+@pytest.mark.parametrize("surface", SURFACES + JSON_SURFACES)
 def test_an_unknown_input_is_refused_alike_everywhere(request, nightly, surface):
     # On the web a stale page can post a field the flow no longer declares.
     assert request.getfixturevalue(surface)({"day": "d", "nmae": "x"}) == [UNKNOWN]
@@ -174,7 +206,7 @@ def test_every_problem_is_listed_at_once_alike_everywhere(request, nightly, surf
     ]
 
 
-@pytest.mark.parametrize("surface", SURFACES)
+@pytest.mark.parametrize("surface", SURFACES + JSON_SURFACES)
 def test_nothing_is_queued_or_stored_when_the_input_is_refused(request, nightly, surface):
     request.getfixturevalue(surface)({"limit": "abc"})
 
