@@ -24,6 +24,16 @@ def pytest_configure(config):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
 
 
+# Modules that spend minutes waiting on real processes and clocks: collected first, so that
+# pytest-xdist (--dist loadfile hands out modules in collection order) starts them at once
+# and the rest of the suite runs beside them, instead of one of them starting last.
+LONG_FIRST = ("tests/schedules/test_scheduler_process.py",)
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in LONG_FIRST)  # stable: else unchanged
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     # The wf_ tables are unmanaged, so the test database gets them from schema/, as a
