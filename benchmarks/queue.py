@@ -121,7 +121,11 @@ def stop(processes) -> None:
     for process in processes:
         process.terminate()
     for process in processes:
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never leave a worker behind
+            process.wait()
 
 
 def measure_queue(flow, kind: str, workers: int, runs: int, repeats: int) -> tuple[float, float, float]:
@@ -173,6 +177,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--queues", default="db,celery", help="which queues to measure: db, celery or both")
     args = parser.parse_args()
     flow = prepare()
     from django.db import connection
@@ -182,19 +187,20 @@ def main() -> None:
         f"median of {args.repeats}"
     )
     baseline = measure_in_process(flow, args.runs, args.repeats)
-    print(f"{'in-process, no queue (baseline)':36} {baseline:8.1f} runs/s")
+    print(f"{'in-process, no queue (baseline)':36} {baseline:8.1f} runs/s", flush=True)
     print(
         "enqueue->start: median over the batch (backlog included), and on an idle queue (one run at a time)"
     )
     print(
         f"{'queue':8} {'workers':>7} {'runs/s':>8} {'x baseline':>10} {'batch start':>12} {'idle start':>11}"
     )
-    for kind in ("db", "celery"):
+    for kind in args.queues.split(","):
         for workers in (1, 2, 4):
             rate, lag, idle = measure_queue(flow, kind, workers, args.runs, args.repeats)
             print(
                 f"{kind:8} {workers:7d} {rate:8.1f} {rate / baseline:10.2f} "
-                f"{lag * 1000:9.0f} ms {idle * 1000:8.1f} ms"
+                f"{lag * 1000:9.0f} ms {idle * 1000:8.1f} ms",
+                flush=True,
             )
     reset()
 

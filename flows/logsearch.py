@@ -23,15 +23,17 @@ LEVELS = {name: 10 * rank for rank, name in enumerate(SysLog.LEVELS, start=1)}
 LEVEL_ALIASES = {"WARN": 30, "FATAL": 50}
 PAGE_SIZE = 100
 # Ids examined at most by one filtered page. A text filter reads every row of the window
-# (LIKE '%x%' uses no index): 15,000 rows take about 9 ms on MariaDB, which keeps the page
-# well under its 20 ms budget (benchmarks/logviewer.py); 50,000 took about 30 ms.
-WINDOW = 15_000
+# (LIKE '%x%' uses no index): 10,000 rows take about 6 ms on MariaDB, which with the rest of
+# the request keeps the page under 1/100 of a COUNT(*) of 5,000,000 rows (benchmarks/
+# logviewer.py); 15,000 took about 9 ms, too much of it. A level filter at 1% ERROR still
+# fills a page of 100 lines from one window.
+WINDOW = 10_000
 TAIL_MAX = 200
 # A download (`/logs/download/`) is a series of bounded pages: at most this many lines, and
-# when filtered at most this many ids examined (100 windows, about a second of text search
+# when filtered at most this many ids examined (150 windows, about a second of text search
 # on MariaDB). The file then ends with a line saying where it stopped.
 DOWNLOAD_MAX_LINES = 100_000
-DOWNLOAD_MAX_SEARCHED = 100 * WINDOW
+DOWNLOAD_MAX_SEARCHED = 1_500_000
 DOWNLOAD_PAGE_SIZE = 1_000
 # created_at is stamped before a batch is written, so ids and times may disagree a little;
 # a time bound moves the id bound by this much to be safe.

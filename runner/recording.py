@@ -1,10 +1,13 @@
 """The engine listeners of a run: its record kept up to date step by step, and its log
 lines named after the step that wrote them."""
 
+import json
 import logging
-from datetime import timedelta
+import time
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
 
-from django.db import DatabaseError
+from django.db import DatabaseError, IntegrityError, connections
 from django.utils import timezone
 
 from runner.engine import RunListener
@@ -15,43 +18,71 @@ from runner.reconnect import call_once_more
 logger = logging.getLogger(__name__)
 
 NAME_LIMIT = RunStep._meta.get_field("name").max_length
+FLUSH_SECONDS = 0.5  # a step's row, or its change, is written at most this much later
+
+
+@dataclass(slots=True)
+class _Row:
+    """A step's row as the recorder keeps it until it is written: a plain object, not a
+    model instance (building one and having bulk_create prepare it costs more than a step)."""
+
+    index: int
+    name: str
+    started_at: datetime
+    status: str = RunStep.Status.RUNNING
+    duration: float | None = None
+    error: str = ""
+    attempts: int = 1
+    attempt_log: list = field(default_factory=list)
+    reused_from_run_id: int | None = None
+    result_exact: bool = True
+
+
+ROW_FIELDS = tuple(f.name for f in fields(_Row))
 
 
 class RunRecorder(RunListener):
-    """Writes each step's row as it starts and ends, and each attempt that did not end it. A
-    write the database refuses (it went away mid-run) does not stop the flow: the step is kept
-    here and written by save_pending() with the run's outcome, once the database is back.
+    """Keeps each step's row, and writes the rows in batches: a row, or a change to one, is
+    written at most `flush_seconds` after it happened, when the supervisor calls flush(), and
+    whatever is left by save_pending() before the run's outcome. A step that ends within that
+    time is inserted once, with its final status; a step still running then gets its
+    "running" row, updated when it ends. So a run costs a few queries a second, not a few per
+    step, and the run page is at most `flush_seconds` behind.
+
+    A write the database refuses (it went away mid-run) does not stop the flow: the rows stay
+    here and are written by a later flush, or with the outcome once the database is back.
 
     The supervisor (runner.supervisor) calls it with what the child process reports: results
     already made storable there (record_finished), and the ends it decides itself, a timeout
     or a forced cancel (step_stopped)."""
 
-    def __init__(self, run: Run, reused_from_run_id: int | None = None) -> None:
+    def __init__(
+        self, run: Run, reused_from_run_id: int | None = None, flush_seconds: float = FLUSH_SECONDS
+    ) -> None:
         self.run = run
         self.reused_from_run_id = reused_from_run_id
+        self.flush_seconds = flush_seconds
         self.results: dict = {}
-        self._step: RunStep | None = None
-        self._pending: dict[int, RunStep] = {}
         self.failed_step = ""  # also known when what stopped the step was no Exception
+        # When flush() has something to write (time.monotonic()), or None.
+        self.due: float | None = None
+        self._step: _Row | None = None
+        self._step_began = 0.0
+        self._unwritten: dict[int, _Row] = {}  # rows not inserted yet, by step index
+        self._changed: dict[int, tuple[_Row, set[str]]] = {}  # inserted rows, the fields to update
 
     def step_started(self, run, step) -> None:
-        name = storable_text(step.name, NAME_LIMIT)
-        self._step = RunStep(run=self.run, index=step.index, name=name, started_at=timezone.now())
-        self._write(self._step, lambda row: row.save(force_insert=True))
+        self._step = _Row(step.index, storable_text(step.name, NAME_LIMIT), timezone.now())
+        self._step_began = time.monotonic()
+        self._keep(self._step)
 
     def step_reused(self, run, step, result) -> None:
         # The stored result of the run this one resumes, as it was.
         self.results[storable_text(step.name)] = result
-        row = RunStep(
-            run=self.run,
-            index=step.index,
-            name=storable_text(step.name, NAME_LIMIT),
-            status=RunStep.Status.REUSED,
-            started_at=timezone.now(),
-            duration=0.0,
-            reused_from_run_id=self.reused_from_run_id,
-        )
-        self._write(row, lambda row: row.save(force_insert=True))
+        name = storable_text(step.name, NAME_LIMIT)
+        row = _Row(step.index, name, timezone.now(), RunStep.Status.REUSED, 0.0)
+        row.reused_from_run_id = self.reused_from_run_id
+        self._keep(row)
 
     def attempt_failed(self, run, step, attempt, error, duration, delay) -> None:
         row = self._step
@@ -61,7 +92,7 @@ class RunRecorder(RunListener):
         entry = {"number": attempt, "started_at": started.isoformat(), "duration": duration}
         row.attempt_log = [*row.attempt_log, {**entry, "error": storable_text(error), "delay": delay}]
         row.attempts = attempt + 1
-        self._update(row, ["attempts", "attempt_log"])
+        self._keep(row, "attempts", "attempt_log")
 
     def step_finished(self, run, step, result, duration) -> None:
         self.record_finished(step, storable_result(result), duration, is_json_native(result))
@@ -71,7 +102,7 @@ class RunRecorder(RunListener):
         self.results[storable_text(step.name)] = stored
         if self._step is not None and not exact:
             self._step.result_exact = False
-            self._update(self._step, ["result_exact"])
+            self._keep(self._step, "result_exact")
         self._end_step(RunStep.Status.SUCCEEDED, duration, "")
 
     def step_failed(self, run, step, error, duration) -> None:
@@ -88,29 +119,87 @@ class RunRecorder(RunListener):
         step, self._step = self._step, None
         if step is not None:
             step.status, step.duration, step.error = status, duration, error
-            self._update(step, ["status", "duration", "error"])
+            self._keep(step, "status", "duration", "error")
 
-    def _update(self, step: RunStep, fields: list[str]) -> None:
-        if step.index in self._pending:
-            return  # its row was never written: save_pending() writes it whole
-        self._write(step, lambda row: row.save(update_fields=fields))
+    def _keep(self, row: _Row, *changed: str) -> None:
+        if not changed or row.index in self._unwritten:
+            self._unwritten[row.index] = row  # inserted whole, as it is then
+        else:
+            self._changed.setdefault(row.index, (row, set()))[1].update(changed)
+        if self.due is None:
+            self.due = time.monotonic() + self.flush_seconds
 
-    def _write(self, step: RunStep, write) -> None:
+    def flush(self) -> None:
+        """Write what is pending, except the row of a step that started less than
+        `flush_seconds` ago (it may well end first: one insert, not an insert and an update).
+        A write the database refuses is tried again at the next flush."""
+        now = time.monotonic()
+        held = self._step if self._step is not None and now - self._step_began < self.flush_seconds else None
         try:
-            call_once_more(lambda: write(step))
+            call_once_more(lambda: self._write(held))
         except DatabaseError as err:
-            logger.warning("run %s: step %s not recorded yet (%s)", self.run.pk, step.index, err)
-            self._pending[step.index] = step
+            logger.warning("run %s: step rows not recorded yet (%s)", self.run.pk, err)
+            self.due = now + self.flush_seconds
+            return
+        self.due = self._step_began + self.flush_seconds if held is not None else None
 
     def save_pending(self) -> None:
-        """Write the steps whose rows could not be written while the run went on."""
-        for index, step in list(self._pending.items()):
-            fields = {"name": step.name, "status": step.status, "started_at": step.started_at}
-            fields |= {"duration": step.duration, "error": step.error, "attempts": step.attempts}
-            fields |= {"attempt_log": step.attempt_log, "reused_from_run_id": step.reused_from_run_id}
-            fields |= {"result_exact": step.result_exact}
-            RunStep.objects.update_or_create(run_id=self.run.pk, index=index, defaults=fields)
-            del self._pending[index]
+        """Write every row still pending: what the run's outcome is saved after."""
+        self._write(None)
+        self.due = None
+
+    def _write(self, held: _Row | None) -> None:
+        rows = [row for row in self._unwritten.values() if row is not held]
+        if rows:
+            self._insert(rows)
+            for row in rows:
+                del self._unwritten[row.index]
+        for index, (row, changed) in list(self._changed.items()):
+            RunStep.objects.filter(run_id=self.run.pk, index=index).update(
+                **{name: getattr(row, name) for name in changed}
+            )
+            del self._changed[index]
+
+    def _insert(self, rows: list[_Row]) -> None:
+        connection = connections[RunStep.objects.db]
+        adapt = connection.ops.adapt_datetimefield_value
+        params = [(self.run.pk, *_values(row, adapt)) for row in rows]
+        try:
+            with connection.cursor() as cursor:
+                cursor.executemany(_insert_sql(connection), params)
+        except IntegrityError:
+            # An earlier insert went through though its connection failed before saying so:
+            # the rows that exist are brought up to date, one by one.
+            for row in rows:
+                values = {name: getattr(row, name) for name in ROW_FIELDS if name != "index"}
+                RunStep.objects.update_or_create(run_id=self.run.pk, index=row.index, defaults=values)
+
+
+def _values(row: _Row, adapt) -> tuple:
+    # In ROW_FIELDS order, as the database takes them (what the fields' own preparation does).
+    return (
+        row.index,
+        row.name,
+        adapt(row.started_at),
+        row.status,
+        row.duration,
+        row.error,
+        row.attempts,
+        json.dumps(row.attempt_log),
+        row.reused_from_run_id,
+        row.result_exact,
+    )
+
+
+def _insert_sql(connection) -> str:
+    # One statement for many rows (the driver sends them together): the model's own columns.
+    quote = connection.ops.quote_name
+    columns = [RunStep._meta.get_field(name).column for name in ("run", *ROW_FIELDS)]
+    placeholders = ", ".join(["%s"] * len(columns))
+    return (
+        f"INSERT INTO {quote(RunStep._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({placeholders})"
+    )
 
 
 class StepLogger(logging.LoggerAdapter, RunListener):

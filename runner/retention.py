@@ -195,6 +195,12 @@ class Pruner:
     def _execute(self, sql: str, params: Iterable) -> int:
         began = time.monotonic()
         with connection.cursor() as cursor:
+            if connection.vendor == "mysql" and not connection.in_atomic_block:
+                # This statement alone (the next transaction) at READ COMMITTED: at MySQL's
+                # REPEATABLE READ a DELETE over an id range also locks the gap after the last
+                # row it reads, and when the range reaches the newest log line the log
+                # writer's inserts wait for it.
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
             cursor.execute(sql, list(params))
             count = cursor.rowcount
         elapsed = time.monotonic() - began

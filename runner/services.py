@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, Max, Min, OuterRef
 from django.utils import timezone
 
 from alerts.outbox import may_notify, notify_run_finished
@@ -317,7 +318,10 @@ def execute_run(run_id: int, listeners: tuple = (), *, on_claimed: Callable[[], 
             if changed:
                 _notify_ended([run_id])
         return Run.objects.get(pk=run_id)
-    run = Run.objects.get(pk=run_id)
+    # With it, in the same query: whether its flow may still run (deleted or disabled while
+    # the run waited in the queue).
+    runnable = Flow.all_objects.runnable().filter(pk=OuterRef("flow_id"))
+    run = Run.objects.annotate(flow_runnable=Exists(runnable)).get(pk=run_id)
     if on_claimed is not None:
         _watch_quietly(run.pk, on_claimed)
     recorder = RunRecorder(run)
@@ -360,8 +364,7 @@ def execute_run_task(run_id: int, on_claimed: Callable[[], None] | None = None) 
 
 
 def _run_engine(run: Run, recorder: RunRecorder, listeners: tuple) -> supervisor.Outcome:
-    # The flow may have been deleted or disabled while its run waited in the queue.
-    if not Flow.all_objects.runnable().filter(pk=run.flow_id).exists():
+    if not run.flow_runnable:
         raise engine.RunCancelled(f"flow {run.flow_name!r} is deleted or disabled: the run did not start")
     packages = settings.WORKFLOW_PROCEDURE_PACKAGES
     definition, diagnostics = engine.validate_flow(run.definition, packages=packages)
@@ -395,14 +398,15 @@ def _finish(run: Run, context: dict, recorder: RunRecorder, first_log_id: int | 
 def _log_id_range(name: str, since: int | None) -> tuple[int | None, int | None]:
     # The lines of the run's logger and of its steps' children: a failed step's error is the
     # run's last line, and above the INFO level a step's line may well be its first.
-    ids = _log_rows().of_logger_tree(name).order_by("id").values_list("id", flat=True)
+    lines = _log_rows().of_logger_tree(name)
     if since is not None:
-        ids = ids.filter(id__gt=since)
-    return ids.first(), ids.last()
+        lines = lines.filter(id__gt=since)
+    ids = lines.aggregate(first=Min("id"), last=Max("id"))  # one query, not two
+    return ids["first"], ids["last"]
 
 
 def _save_outcome(run: Run, recorder: RunRecorder) -> None:
-    recorder.save_pending()
+    recorder.save_pending()  # the step rows not written yet, before the status that ends them
     try:
         # Only the outcome: a cancel request or heartbeat written meanwhile by others stays;
         # the notifications are written with it.

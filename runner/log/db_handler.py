@@ -18,7 +18,12 @@ from flows.models import SysLog
 from runner.log.formatting import LineFormatter, stored_message
 
 NOTICE_LOGGER = "workflow.log"
-BATCH_SIZE = 1000
+# Rows per transaction: enough to make a commit's cost small per row, few enough that
+# building them (a few milliseconds) does not hold the interpreter long from the callers.
+BATCH_SIZE = 5000
+# A multi-row INSERT is cut at about this size: far below max_allowed_packet (4 MB on older
+# servers), yet few statements per batch. A longer single row goes alone.
+STATEMENT_BYTES = 1 << 20
 RETRY_FIRST = 0.25  # seconds; doubled after each failed attempt, up to RETRY_MAX
 RETRY_MAX = 30.0
 # MEDIUMTEXT holds 16 MB; a message longer than this keeps its head and its tail.
@@ -35,17 +40,75 @@ def _describe(error: BaseException) -> str:
     return " ".join(f"{type(error).__name__}: {error}".split())
 
 
-def _storable(message: str) -> str:
+def _storable(message: str) -> bytes:
+    """The message as UTF-8, its head and tail only when it is over MESSAGE_LIMIT."""
     if len(message) > MESSAGE_LIMIT:
         half = MESSAGE_LIMIT // 2
         cut = len(message) - 2 * half
         message = f"{message[:half]}\n[... {cut} characters cut ...]\n{message[-half:]}"
     try:
-        message.encode()
+        return message.encode()
     except UnicodeEncodeError:
         # Lone surrogates (bytes decoded with surrogateescape) cannot be sent to the database.
-        message = message.encode(errors="backslashreplace").decode()
-    return message
+        return message.encode(errors="backslashreplace")
+
+
+class _Values:
+    """What the database takes for the rows, with the costly parts done once per second of
+    created_at and once per level and logger name rather than once per row."""
+
+    def __init__(self, connection) -> None:
+        self._tz = connection.timezone if settings.USE_TZ else None
+        self._adapt = connection.ops.adapt_datetimefield_value
+        self._second: tuple[int, str] = (-1, "")
+        self._literals: dict[str, bytes] = {}
+
+    def created_at(self, created: float) -> str:
+        """What DateTimeField.get_db_prep_value makes of the time (naive, in the connection's
+        time zone): datetime.fromtimestamp's rounding, the date and time text once per second."""
+        second = int(created)
+        micro = round((created - second) * 1e6)
+        if micro >= 1_000_000:
+            second, micro = second + 1, micro - 1_000_000
+        if self._second[0] != second:
+            # Both backends (MySQL, SQLite) take datetimes as text.
+            text = self._adapt(datetime.fromtimestamp(second, self._tz).replace(tzinfo=None))
+            self._second = (second, text)
+        return f"{self._second[1]}.{micro:06d}"
+
+    def params(self, rows: list[Row]) -> list[tuple[str, str, str, str]]:
+        return [
+            (self.created_at(created), level[:16], name[:255], _storable(message).decode())
+            for created, level, name, message in rows
+        ]
+
+    def mysql_statements(self, db, sql: str, rows: list[Row]):
+        """`sql` with its VALUES filled by the rows, as statements of about STATEMENT_BYTES."""
+        literal, literals = db.string_literal, self._literals
+        if len(literals) > 10_000:  # Run loggers' names come and go.
+            literals.clear()
+        head = sql.partition(" VALUES ")[0].encode() + b" VALUES "
+        values, size = [], 0
+        for created, level, name, message in rows:
+            level_literal = literals.get(level)
+            if level_literal is None:
+                level_literal = literals[level] = literal(level[:16].encode())
+            name_literal = literals.get(name)
+            if name_literal is None:
+                name_literal = literals[name] = literal(name[:255].encode(errors="backslashreplace"))
+            value = b"('%s',%s,%s,%s)" % (
+                self.created_at(created).encode(),
+                level_literal,
+                name_literal,
+                literal(_storable(message)),
+            )
+            if values and size + len(value) > STATEMENT_BYTES:
+                yield head + b",".join(values)
+                values, size = [], 0
+            values.append(value)
+            size += len(value) + 1
+        if values:
+            yield head + b",".join(values)
 
 
 def _say(line: str) -> None:
@@ -155,6 +218,7 @@ class DatabaseHandler(logging.Handler):
         self._enqueued = self._done = self._dropped = self.dropped_total = 0
         self._down_since: float | None = None
         self._stopping = False
+        self._values: _Values | None = None
         # A fresh context: Django keeps connections per thread and per context, and the
         # writer must never share the caller's connection (nor its transaction).
         self._thread = threading.Thread(
@@ -243,25 +307,21 @@ class DatabaseHandler(logging.Handler):
 
     def _execute(self, rows: list[Row], *, probe: bool = False) -> None:
         connection = connections[self.using]
-        # What DateTimeField.get_db_prep_value makes of an aware datetime (naive, in the
-        # connection's time zone), built directly: a third of the cost, per row.
-        tz = connection.timezone if settings.USE_TZ else None
-        adapt = connection.ops.adapt_datetimefield_value
-        params = [
-            (
-                adapt(datetime.fromtimestamp(created, tz).replace(tzinfo=None)),
-                level[:16],
-                name[:255],
-                _storable(message),
-            )
-            for created, level, name, message in rows
-        ]
         with transaction.atomic(using=self.using), connection.cursor() as cursor:
-            cursor.executemany(self._sql, params)
+            if self._values is None:
+                self._values = _Values(connection)
+            if connection.vendor == "mysql":
+                # One multi-row INSERT per STATEMENT_BYTES, built here: executemany would
+                # quote each of the four values of every row in Python.
+                for statement in self._values.mysql_statements(connection.connection, self._sql, rows):
+                    cursor.execute(statement)
+            else:
+                cursor.executemany(self._sql, self._values.params(rows))
             transaction.set_rollback(probe, using=self.using)
 
     def _disconnect(self) -> None:
         # Broken or gone already, maybe; either way the next attempt opens a new connection.
+        self._values = None
         with contextlib.suppress(Exception):
             connections[self.using].close()
 

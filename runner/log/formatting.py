@@ -64,9 +64,13 @@ class LineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = record.__dict__.get("wf_line")
         if line is None:
-            line = super().format(record)
-            if record.exc_text or record.stack_info:
-                line = _escaped(line, _IN_BLOCK, _BLOCK_ESCAPES)
+            if record.exc_info or record.exc_text or record.stack_info:
+                line = _escaped(super().format(record), _IN_BLOCK, _BLOCK_ESCAPES)
+            else:
+                # Formatter.format without the parts a plain record skips: the same line.
+                record.message = record.getMessage()
+                record.asctime = self.formatTime(record)
+                line = self.formatMessage(record)
             record.wf_line = line
         return line
 

@@ -1,10 +1,10 @@
 """The Log object, one per process: the caller's thread only enqueues; one listener thread formats
 each record and hands it to the console, the rotating file and the database handler."""
 
+import collections
 import contextlib
 import logging
 import os
-import queue
 import sys
 import threading
 import time
@@ -13,7 +13,9 @@ from logging.handlers import RotatingFileHandler
 from runner.log.db_handler import NOTICE_LOGGER, DatabaseHandler
 from runner.log.formatting import MAX_MESSAGE_CHARS, cut
 
-LISTENER_BATCH = 1000
+# Records the listener takes at a time: one write per output and one hand-over to the
+# database handler for each batch.
+LISTENER_BATCH = 2000
 _TRACEBACKS = logging.Formatter()
 
 
@@ -158,22 +160,38 @@ class LogPipeline(logging.Handler):
     def attach_database(self, handler: DatabaseHandler) -> None:
         self.database = handler
 
+    def handle(self, record: logging.LogRecord) -> logging.LogRecord | bool:
+        # Handler.handle would take self.lock around every emit; the deque is thread-safe,
+        # and emit takes the lock only on the rare paths that need it.
+        if self.filters:
+            return super().handle(record)
+        self.emit(record)
+        return record
+
     def emit(self, record: logging.LogRecord) -> None:
-        # Handler.handle holds self.lock around this.
         try:
             if self._stopped:
                 return
-            if self._pid != os.getpid():
+            # The record already knows its process (os.getpid() costs a system call).
+            if self._pid != (record.process or os.getpid()):
                 self._start()
-            if self._queue.qsize() >= self.queue_size:
-                self._dropped += 1
-                self.dropped_total += 1
+            if len(self._queue) >= self.queue_size:
+                with self.lock:
+                    self._dropped += 1
+                    self.dropped_total += 1
                 return
             if self._dropped:
-                self._queue.put(self._drop_notice())
-            self._queue.put(self.prepare(record))
+                with self.lock:
+                    if self._dropped:
+                        self._put(self._drop_notice())
+            self._put(self.prepare(record))
         except Exception:
             self.handleError(record)
+
+    def _put(self, item: object) -> None:
+        self._queue.append(item)
+        if self._idle:
+            self._wake.set()
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         # A copy, so handlers further up the hierarchy (pytest's, a site's root handler) see
@@ -196,9 +214,9 @@ class LogPipeline(logging.Handler):
             if self._stopped or self._pid != os.getpid():
                 return True  # Nothing was logged in this process, or all of it is written.
             if self._dropped:
-                self._queue.put(self._drop_notice())
+                self._put(self._drop_notice())
             marker = _Flush()
-            self._queue.put(marker)
+            self._put(marker)
         if not marker.done.wait(timeout):
             return False
         if marker.db_mark is None:
@@ -212,7 +230,7 @@ class LogPipeline(logging.Handler):
             self._stopped = True
             thread = self._thread if self._pid == os.getpid() else None
             if thread is not None:
-                self._queue.put(_STOP)
+                self._put(_STOP)
         if thread is not None:
             thread.join(timeout)
         if self.database is not None:
@@ -225,11 +243,16 @@ class LogPipeline(logging.Handler):
     def _start(self) -> None:
         # First record in this process: a forked child inherits the parent's queue but not
         # its thread, so it gets its own of both.
-        self._queue = queue.SimpleQueue()
-        self._dropped = self.dropped_total = 0
-        self._thread = threading.Thread(target=self._listen, name="workflow-log-listener", daemon=True)
-        self._thread.start()
-        self._pid = os.getpid()
+        with self.lock:
+            if self._pid == os.getpid():
+                return  # Another thread of this process started them first.
+            self._queue: collections.deque = collections.deque()
+            self._wake = threading.Event()
+            self._idle = False
+            self._dropped = self.dropped_total = 0
+            self._thread = threading.Thread(target=self._listen, name="workflow-log-listener", daemon=True)
+            self._thread.start()
+            self._pid = os.getpid()
 
     def _drop_notice(self) -> logging.LogRecord:
         count, self._dropped = self._dropped, 0
@@ -246,11 +269,8 @@ class LogPipeline(logging.Handler):
 
     def _listen(self) -> None:
         while True:
-            items = [self._queue.get()]
-            while len(items) < LISTENER_BATCH and not self._queue.empty():
-                items.append(self._queue.get())
             records = []
-            for item in items:
+            for item in self._take():
                 if isinstance(item, logging.LogRecord):
                     records.append(item)
                     continue
@@ -260,6 +280,21 @@ class LogPipeline(logging.Handler):
                     return
                 self._reached(item)
             self._dispatch(records)
+
+    def _take(self) -> list:
+        """What the callers enqueued, up to LISTENER_BATCH items; waits while there is nothing."""
+        queue = self._queue
+        while not queue:
+            # The callers set the event only while this thread says it is idle, which costs
+            # them nothing the rest of the time. The queue is checked again after saying so:
+            # a record appended just before must not wait for the next one.
+            self._wake.clear()
+            self._idle = True
+            if not queue:
+                self._wake.wait()
+            self._idle = False
+        popleft = queue.popleft
+        return [popleft() for _ in range(min(len(queue), LISTENER_BATCH))]
 
     def _dispatch(self, records: list[logging.LogRecord]) -> None:
         if not records:

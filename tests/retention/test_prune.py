@@ -5,6 +5,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from flows.models import SysLog
@@ -209,3 +211,20 @@ def test_the_daily_prune_does_nothing_without_settings(settings):
 
     assert retention.DailyPrune().run_once() is None
     assert Run.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_mysql_each_delete_runs_at_read_committed_so_it_locks_no_gap_before_new_lines():
+    if connection.vendor != "mysql":
+        pytest.skip("MySQL/MariaDB only: SQLite has no gap locks")
+    for _ in range(3):
+        log("old", created_at=OLD)
+    log("new")
+
+    with CaptureQueriesContext(connection) as captured:
+        retention.Pruner(batch=2).logs(CUTOFF)
+
+    sql = [query["sql"] for query in captured.captured_queries]
+    deletes = [index for index, text in enumerate(sql) if text.startswith("DELETE")]
+    assert deletes
+    assert all(sql[index - 1] == "SET TRANSACTION ISOLATION LEVEL READ COMMITTED" for index in deletes)
