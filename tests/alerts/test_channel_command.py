@@ -1,16 +1,14 @@
 """`manage.py channel ...` through the command line's own path (exit codes included)."""
 
-import io
 import json
 import subprocess
-from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
-from django.db import connections
 
 from alerts.management.commands.channel import Command
 from alerts.models import Channel
 from tests.alerts.helpers import channel, notifying
+from tests.commands import command_line
 from tests.factories import flow_from_text
 
 pytestmark = pytest.mark.django_db
@@ -20,17 +18,7 @@ SECRET_URL = "json://user:s3cret-token@127.0.0.1:9/hook"
 
 @pytest.fixture
 def cli(monkeypatch):
-    # run_from_argv closes the connections when it ends; the test's transaction lives on one.
-    monkeypatch.setattr(connections, "close_all", lambda: None)
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        stdout, stderr = io.StringIO(), io.StringIO()
-        with redirect_stdout(stdout), redirect_stderr(stderr), pytest.raises(SystemExit) as exited:
-            Command(stdout=stdout, stderr=stderr).run_from_argv(["manage.py", "channel", *args])
-            raise SystemExit(0)
-        return subprocess.CompletedProcess(args, exited.value.code, stdout.getvalue(), stderr.getvalue())
-
-    return run
+    return command_line(monkeypatch, Command, "channel")
 
 
 def refusal(result: subprocess.CompletedProcess) -> str:

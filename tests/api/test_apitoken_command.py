@@ -1,15 +1,13 @@
 """`manage.py apitoken ...` through the command line's own path (exit codes included)."""
 
-import io
 import subprocess
-from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
-from django.db import connections
 
 from api.management.commands.apitoken import Command
 from api.models import ApiToken
 from api.tokens import authenticate, create_token, digest
+from tests.commands import command_line
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -17,17 +15,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def cli(monkeypatch):
-    # run_from_argv closes the connections when it ends; the test's transaction lives on one.
-    monkeypatch.setattr(connections, "close_all", lambda: None)
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        stdout, stderr = io.StringIO(), io.StringIO()
-        with redirect_stdout(stdout), redirect_stderr(stderr), pytest.raises(SystemExit) as exited:
-            Command(stdout=stdout, stderr=stderr).run_from_argv(["manage.py", "apitoken", *args])
-            raise SystemExit(0)
-        return subprocess.CompletedProcess(args, exited.value.code, stdout.getvalue(), stderr.getvalue())
-
-    return run
+    return command_line(monkeypatch, Command, "apitoken")
 
 
 @pytest.fixture

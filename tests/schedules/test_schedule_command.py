@@ -4,18 +4,17 @@ parsing and exit codes included), as tests/runs/test_runflow_command.py runs run
 import io
 import json
 import subprocess
-from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
-from django.db import connections
 
 from flows.models import Flow
 from schedules import editing
 from schedules.management.commands.schedule import Command
 from schedules.models import Schedule, Tick
+from tests.commands import command_line
 from tests.factories import EXAMPLE, make_flow
 
 pytestmark = pytest.mark.django_db
@@ -37,18 +36,7 @@ TICK_KEYS = {"schedule", "due", "outcome", "run_id", "detail"}
 
 @pytest.fixture
 def cli(monkeypatch):
-    # run_from_argv closes the connections when it ends, as a process would; the test's
-    # transaction lives on one of them.
-    monkeypatch.setattr(connections, "close_all", lambda: None)
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        stdout, stderr = io.StringIO(), io.StringIO()
-        with redirect_stdout(stdout), redirect_stderr(stderr), pytest.raises(SystemExit) as exited:
-            Command(stdout=stdout, stderr=stderr).run_from_argv(["manage.py", "schedule", *args])
-            raise SystemExit(0)  # the command returns normally when done
-        return subprocess.CompletedProcess(args, exited.value.code, stdout.getvalue(), stderr.getvalue())
-
-    return run
+    return command_line(monkeypatch, Command, "schedule")
 
 
 @pytest.fixture
