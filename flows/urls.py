@@ -7,7 +7,7 @@ from django.templatetags.static import static
 from django.urls import path, register_converter
 from django.views.generic import RedirectView
 
-from flows.views import channels, flows, health, logs, overview, runs, schedules, storage
+from flows.views import channels, flows, health, logs, overview, procedures, runs, schedules, storage
 
 
 class FlowNameConverter:
@@ -54,6 +54,8 @@ urlpatterns = [
         flows.flow_revision_restore,
         name="wf-flow-revision-restore",
     ),
+    path("procedures/", procedures.procedure_list, name="wf-procedures"),
+    path("procedures/catalogue.json", procedures.procedure_catalogue, name="wf-procedure-catalogue"),
     path("storage/", storage.storage, name="wf-storage"),
     path("runs/", runs.run_list, name="wf-runs"),
     path("runs/<int:run_id>/", runs.run_detail, name="wf-run"),

@@ -23,7 +23,7 @@ from runner.jsonsafe import MAX_DEPTH, depth_of, json_safe, storable_result, sto
 from runner.models import FlowGate, Run, RunStep
 from runner.reconnect import CONNECTION_ERRORS, call_until
 from runner.recording import RunRecorder
-from runner.validation import checked_definition
+from runner.validation import checked_definition, definition_to_run
 
 logger = logging.getLogger(__name__)
 
@@ -366,8 +366,7 @@ def execute_run_task(run_id: int, on_claimed: Callable[[], None] | None = None) 
 def _run_engine(run: Run, recorder: RunRecorder, listeners: tuple) -> supervisor.Outcome:
     if not run.flow_runnable:
         raise engine.RunCancelled(f"flow {run.flow_name!r} is deleted or disabled: the run did not start")
-    packages = settings.WORKFLOW_PROCEDURE_PACKAGES
-    definition, diagnostics = engine.validate_flow(run.definition, packages=packages)
+    definition, diagnostics = definition_to_run(run.definition)
     if definition is None:
         raise engine.FlowError("the definition is invalid: " + "; ".join(d.message for d in diagnostics))
     plan = resume.plan_for(run)

@@ -14,7 +14,7 @@ from .inputs import InputSpec, read_declaration
 from .jsontext import JSONNumberError, parse_json
 from .loader import MAX_HINTS, ProcedureLoader
 from .notify import NotifyRule, notify_problems
-from .references import RESERVED_ROOTS, RUNTIME_KEYS, BadReference, parse
+from .references import RESERVED_ROOTS, RUNTIME_KEYS, SECRET_ROOT, BadReference, parse
 from .retry import RetryPolicy, retry_problems, timeout_problem
 
 MAX_SOURCE_SIZE = 5 * 1024 * 1024
@@ -357,6 +357,8 @@ class _Checker:
             step = RUN_DATA if names is None or not dot or keys.partition(".")[0] in names else NO_STEP
         elif root == "_runtime" and (not dot or keys.partition(".")[0] in RUNTIME_KEYS):
             step = RUN_DATA
+        elif root == SECRET_ROOT and dot and "." not in keys:
+            step = RUN_DATA  # whether the secret exists is the store's to say (runner.validation)
         else:
             step = NO_STEP
         reference = self.known[text] = Reference(text, root, step)
@@ -371,7 +373,10 @@ class _Checker:
         except BadReference as err:
             self.error("BAD_REFERENCE", path, str(err), outline.name)
             return
-        if root == "_runtime":
+        if root == SECRET_ROOT:
+            code = "BAD_REFERENCE"
+            message = 'a secret is named by one key: "@_secret.NAME"'
+        elif root == "_runtime":
             code = "BAD_REFERENCE"
             message = f'_runtime has no key "{keys[0]}" (it has: {", ".join(RUNTIME_KEYS)})'
         elif root == "_input":

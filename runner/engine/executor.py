@@ -16,8 +16,9 @@ from .errors import InvalidStepResult, ProcedureFailed, ProcedureLoadError, RunC
 from .freeze import freeze
 from .limits import MAX_RESULT_BYTES, MAX_RESULT_NODES, measure
 from .loader import ProcedureLoader
-from .references import compile_params, resolve_params
+from .references import SECRET_ROOT, compile_params, resolve_params
 from .retry import is_retryable, retry_delay
+from .runtime import RunControls, enter_run, leave_run
 
 CANCEL_POLL_SECONDS = 0.1  # how often a retry delay asks should_cancel()
 
@@ -123,6 +124,7 @@ def run_flow(
     reused: Mapping[str, dict] | None = None,
     start_attempt: int = 1,
     wait: Callable[[float], bool] | None = None,
+    secrets: Mapping[str, str] | None = None,
 ) -> dict:
     """Run ``definition`` step by step and return the final context.
 
@@ -138,6 +140,10 @@ def run_flow(
     before, elsewhere, goes on counting). ``wait(seconds)`` waits before a retry and returns
     True when the run was cancelled meanwhile; by default it sleeps, asking ``should_cancel``
     every 0.1 s.
+
+    ``secrets`` makes ``@_secret.NAME`` resolvable: a dict, or a dict subclass whose
+    ``__getitem__`` and ``__contains__`` look names up when a step's params are resolved.
+    While a step runs, ``runtime.current()`` gives the procedure this run's ``wait``.
     """
     if input is not None and not isinstance(input, dict):
         raise TypeError(f"input must be a dict, not {type(input).__name__}")
@@ -148,6 +154,10 @@ def run_flow(
         "_runtime": freeze({"run_id": run_id, "flow_name": flow_name, "start_time": start_time}),
         "_input": freeze(input or {}),
     }
+    if secrets is not None:
+        # Read by "@_secret.NAME" when a step runs, never copied whole: the mapping decides
+        # what a name gives and remembers what it gave (what the run's records must mask).
+        context[SECRET_ROOT] = secrets
     view = MappingProxyType(context)
     run = RunInfo(run_id, flow_name, start_time, definition, view)
     events = _Events(listeners, log)
@@ -168,7 +178,11 @@ def run_flow(
                 raise ProcedureLoadError(message, code=err.code, field=err.field, step=step.name) from err
         wait = wait or _sleeper(should_cancel, log)
         execution = _Execution(loader, context, view, run, log, events, should_cancel, wait)
-        execution.run_steps(steps, start_attempt, (max_result_nodes, max_result_bytes))
+        token = enter_run(RunControls(run_id, flow_name, wait, should_cancel))
+        try:
+            execution.run_steps(steps, start_attempt, (max_result_nodes, max_result_bytes))
+        finally:
+            leave_run(token)
     except RunCancelled as err:
         log.warning("%s", err)
         events.emit(events.run_finished, run, "cancelled", err)

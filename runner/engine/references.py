@@ -11,7 +11,8 @@ from .errors import ParameterResolutionError
 from .freeze import ATOMIC as _ATOMIC
 from .freeze import FrozenDict, freeze, thaw
 
-RESERVED_ROOTS = ("_input", "_runtime")
+SECRET_ROOT = "_secret"  # "@_secret.NAME": a secret, resolved only when the step runs
+RESERVED_ROOTS = ("_input", "_runtime", SECRET_ROOT)
 RUNTIME_KEYS = ("run_id", "flow_name", "start_time")
 
 
@@ -117,6 +118,8 @@ def explain(context: Mapping, root: str, path: tuple[str, ...]) -> str:
     """Say which piece of a reference is missing from ``context`` (the slow path, after a failure)."""
     if root not in context:
         return f"no step named {root} has run before this one"
+    if root == SECRET_ROOT:
+        return f'no secret named "{path[0] if path else ""}"'
     owner = {"_input": "the run input", "_runtime": "the run's runtime data"}.get(root, f"{root}'s result")
     value = context[root]
     for depth, key in enumerate(path):

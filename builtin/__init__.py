@@ -1,0 +1,1 @@
+"""Built-in procedures, allow-listed beside mod: HTTP, SQL, wait, email, sub-flows."""

@@ -1,0 +1,1 @@
+"""Secrets: encrypted at rest, resolved when a step runs, masked wherever text is stored."""
