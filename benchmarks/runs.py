@@ -12,11 +12,13 @@ For each N it prints the median of --repeats runs of:
   step rows, log lines on the console, in the file and in wf_syslog, the outcome);
 - engine: runner.engine.run_flow on the same definition in this process, no listeners, its
   logger disabled (the baseline, measured in the same run);
-- the ratio, the recorded cost per step beyond the engine, and this thread's queries (count,
-  and milliseconds spent in them, create_run's included);
+- the ratio, the recorded cost per step beyond the engine, this thread's queries (count,
+  and milliseconds spent in them, create_run's included) and the milliseconds spent in the
+  queries of every thread (the log writer's and the heartbeat's too);
 - for the largest N, `manage.py runflow` as a subprocess, end to end, and `runflow --check`
   of the same flow (start-up and validation only) for comparison.
-The per-run fixed cost is the 1-step recorded run minus the 1-step engine run.
+The per-run fixed cost is the 1-step recorded run minus the 1-step engine run, end to end
+(the child process's fork and life included) and in the database (every thread's queries).
 """
 
 import argparse
@@ -26,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -61,6 +64,15 @@ def measure(url: str, sizes: list[int], repeats: int) -> None:
     if url.startswith("mysql"):
         create_mysql_database(url)
 
+    from django.db.backends.signals import connection_created
+
+    # Every connection, whichever thread opens it (this one, the log writer's, the
+    # heartbeat's): the run's whole time in the database, not only this thread's share.
+    def time_queries(sender, connection, **kwargs) -> None:
+        connection.execute_wrappers.append(EVERYWHERE)
+
+    connection_created.connect(time_queries, weak=False)
+
     import django
 
     django.setup()
@@ -78,29 +90,33 @@ def measure(url: str, sizes: list[int], repeats: int) -> None:
         f"log level {settings.WORKFLOW_LOG_LEVEL}, console and log file in a temporary directory",
         flush=True,
     )
-    header = ("N", "recorded s", "engine s", "ratio", "us/step", "queries", "query ms")
-    print("{:>7} {:>11} {:>10} {:>7} {:>9} {:>8} {:>9}".format(*header), flush=True)
-    fixed = fixed_queries = None
+    header = ("N", "recorded s", "engine s", "ratio", "us/step", "queries", "query ms", "all threads")
+    print("{:>7} {:>11} {:>10} {:>7} {:>9} {:>8} {:>9} {:>12}".format(*header), flush=True)
+    fixed = None
     for n in sizes:
         flow = bench_flow(n)
+        recorded_run(flow, n, scratch)  # a warm-up: the first run of a size loads its procedures
         recorded = [recorded_run(flow, n, scratch) for _ in range(repeats)]
-        seconds = statistics.median(elapsed for elapsed, _, _ in recorded)
-        queries = statistics.median(count for _, count, _ in recorded)
-        in_queries = statistics.median(spent for _, _, spent in recorded)
+        seconds = statistics.median(elapsed for elapsed, *_ in recorded)
+        queries = statistics.median(count for _, count, _, _ in recorded)
+        in_queries = statistics.median(spent for _, _, spent, _ in recorded)
+        everywhere = statistics.median(spent for *_, spent in recorded)
         engine = statistics.median(engine_run(flow) for _ in range(repeats))
         per_step = (seconds - engine) / n * 1e6
         ratio = seconds / engine
         print(
             f"{n:>7,} {seconds:>11.4f} {engine:>10.4f} {ratio:>7.0f} {per_step:>9.1f} {queries:>8.0f}"
-            f" {in_queries * 1000:>9.2f}",
+            f" {in_queries * 1000:>9.2f} {everywhere * 1000:>12.2f}",
             flush=True,
         )
         if n == 1:
-            fixed, fixed_queries = seconds - engine, in_queries
+            fixed = (seconds - engine, in_queries, everywhere)
     if fixed is not None:
         print(
-            f"per-run fixed cost (1-step recorded run minus the engine): {fixed * 1000:.1f} ms, "
-            f"of which {fixed_queries * 1000:.2f} ms in this thread's queries"
+            "per-run fixed cost (1-step recorded run minus the engine): "
+            f"{fixed[0] * 1000:.1f} ms end to end; "
+            f"in the database {fixed[2] * 1000:.2f} ms (every thread's queries), "
+            f"{fixed[1] * 1000:.2f} ms of them in this thread's"
         )
     largest = max(sizes)
     flow = bench_flow(largest)
@@ -150,13 +166,15 @@ def recorded_run(flow, n: int, scratch: str) -> tuple[float, int, float]:
     Run.objects.filter(flow_name=flow.flow_name).delete()
     queries = QueryTimer()
     with console_to(os.path.join(scratch, "console.log")), connection.execute_wrapper(queries):
+        EVERYWHERE.reset()
         start = time.perf_counter()
         run = services.create_run(flow, input={}, trigger="bench", triggered_by="bench")
         run = services.execute_run(run.pk)
         elapsed = time.perf_counter() - start
+    everywhere = EVERYWHERE.seconds  # execute_run returns after the run's log lines are written
     assert run.status == Run.Status.SUCCEEDED, run.error
     assert run.steps.filter(status="succeeded").count() == n, "a step row is missing"
-    return elapsed, queries.count, queries.seconds
+    return elapsed, queries.count, queries.seconds, everywhere
 
 
 class QueryTimer:
@@ -165,14 +183,23 @@ class QueryTimer:
 
     def __init__(self) -> None:
         self.count, self.seconds = 0, 0.0
+        self.lock = threading.Lock()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.count, self.seconds = 0, 0.0
 
     def __call__(self, execute, sql, params, many, context):
         start = time.perf_counter()
         try:
             return execute(sql, params, many, context)
         finally:
-            self.count += 1
-            self.seconds += time.perf_counter() - start
+            with self.lock:
+                self.count += 1
+                self.seconds += time.perf_counter() - start
+
+
+EVERYWHERE = QueryTimer()
 
 
 def engine_run(flow) -> float:

@@ -79,7 +79,7 @@ def save_definition(flow: Flow, text: str, *, base_hash: str, user: str, note: s
     version. (Hashing in SQL instead would hash the column's own encoding: a latin1 legacy
     table would never match the UTF-8 hash the editor carries.)
     """
-    errors = flow_diagnostics(text)
+    errors = flow_diagnostics(text, flow_name=flow.flow_name)
     if errors:
         raise InvalidDefinition(errors)
     with transaction.atomic():
@@ -106,7 +106,7 @@ def lock_flow(pk: int) -> Flow:
 
 
 def create_flow(name: str, text: str, *, user: str, description: str = "") -> Flow:
-    errors = flow_diagnostics(text)
+    errors = flow_diagnostics(text, flow_name=name)
     if errors:
         raise InvalidDefinition(errors)
     try:

@@ -55,6 +55,17 @@ class Run(models.Model):
     schedule_id = models.BigIntegerField(null=True, blank=True)
     # The run this one resumes (trigger "resume"): its steps before the failed one are reused.
     resumed_from_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # The run whose step started this one (trigger "subflow", builtin flow.Flow.run). No
+    # constraint in the database: retention deletes runs with plain SQL, batch by batch, and a
+    # parent may go before its sub-runs (an ORM delete empties the link; SQL leaves the id).
+    parent_run = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_constraint=False,
+        related_name="subflow_runs",
+    )
     status = models.CharField(max_length=16, choices=Status, default=Status.QUEUED)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -134,7 +134,7 @@ def create_run(
     definition = flow.flow_json if definition is None else definition
     # A channel removed since the flow was saved must not stop its runs: its notifications
     # are recorded as failed deliveries instead.
-    parsed, errors = checked_definition(definition)
+    parsed, errors = checked_definition(definition, flow_name=flow.flow_name)
     if errors:
         raise CannotStart(f"flow {flow.flow_name!r} is invalid: {len(errors)} problem(s)", errors)
     if problem := input_problem(input):

@@ -34,15 +34,18 @@ from types import MappingProxyType
 from django.conf import settings
 from django.db import connections
 
-from runner import engine
+from runner import engine, masking
 from runner import log as runlog
+from runner.engine.references import SECRET_ROOT
 from runner.jsonsafe import is_json_native, storable_result, storable_text
 from runner.log.formatting import cut
 from runner.log.pipeline import LogPipeline
+from runner.masking import Masker
 from runner.models import Run, RunStep
 from runner.reconnect import CONNECTION_ERRORS, drop_broken_connections
 from runner.recording import RunRecorder, StepLogger
 from runner.resume import ResumePlan, not_stored_whole
+from vault.store import RunSecrets
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +146,9 @@ class _Supervisor:
     def _run_child(self, start_at: int, attempt: int) -> "Outcome | _Retry":
         reused = {**self.plan.reused, **self.results}
         child = _Child.fork(
-            lambda control, events: self._child_body(control, events, start_at, attempt, reused)
+            lambda control, events, masker: self._child_body(
+                control, events, masker, start_at, attempt, reused
+            )
         )
         try:
             return self._watch(child)
@@ -325,7 +330,10 @@ class _Supervisor:
             self.current = self.step_deadline = None
         elif kind == "step_failed":
             error = _remote_error(event, step)
-            self.recorder.step_failed(self.info, step, error, event["duration"])
+            if isinstance(error, engine.RunCancelled):  # a procedure that saw the cancel (runtime.wait)
+                self.recorder.step_stopped(step, RunStep.Status.CANCELLED, event["duration"], str(error))
+            else:
+                self.recorder.step_failed(self.info, step, error, event["duration"])
             self._tell("step_failed", self.info, step, error, event["duration"])
             self.current = self.step_deadline = None
 
@@ -378,11 +386,14 @@ class _Supervisor:
     # The child's side.
 
     def _child_body(
-        self, control: "_Control", events: "_Events", start_at: int, attempt: int, reused
+        self, control: "_Control", events: "_Events", masker: Masker, start_at: int, attempt: int, reused
     ) -> None:
         run = self.run_record
         steps_logger = StepLogger(runlog.run_logger(run.pk))
-        reporter = _Reporter(events, start_at, attempt)
+        reporter = _Reporter(events, start_at, attempt, masker)
+        # Looked up when a step resolves "@_secret.NAME", here in the child; each value is
+        # masked from then on in everything the child sends (docs/secrets.md).
+        secrets = RunSecrets(on_reveal=masker.add)
         try:
             context = engine.run_flow(
                 self.definition,
@@ -391,7 +402,7 @@ class _Supervisor:
                 run_id=run.pk,
                 flow_name=run.flow_name,
                 input=run.input,
-                listeners=(steps_logger, reporter),
+                listeners=(secrets, steps_logger, reporter),
                 should_cancel=control.cancelled,
                 wait=control.wait,
                 max_result_nodes=settings.WORKFLOW_MAX_RESULT_NODES,
@@ -399,16 +410,19 @@ class _Supervisor:
                 start_at=start_at,
                 reused=reused,
                 start_attempt=attempt,
+                secrets=secrets,
             )
-            names = {step.name for step in self.steps}
-            rest = {storable_text(k): storable_result(v) for k, v in context.items() if k not in names}
-            outcome = Outcome(Run.Status.SUCCEEDED, context=rest)
+            # The step results went with their events; the secrets are never stored.
+            left_out = {step.name for step in self.steps} | {SECRET_ROOT}
+            rest = {storable_text(k): storable_result(v) for k, v in context.items() if k not in left_out}
+            outcome = Outcome(Run.Status.SUCCEEDED, context=masker.data(rest))
         except engine.RunCancelled as err:
-            outcome = Outcome(Run.Status.CANCELLED, error=storable_text(err))
+            outcome = Outcome(Run.Status.CANCELLED, error=masker.text(storable_text(err)))
         except _Stopped:
             raise
         except BaseException as err:
             outcome = failure_of(err, reporter.failed_step)
+            outcome.error, outcome.traceback = masker.text(outcome.error), masker.text(outcome.traceback)
             if isinstance(err, Exception) and not isinstance(err, engine.FlowError):
                 # Not a flow's own failure: a bug on our side, worth the operator's attention.
                 logger.error("run %s failed outside the flow", run.pk, exc_info=err)
@@ -455,8 +469,9 @@ def _remote_error(event: dict, step) -> BaseException:
 class _Reporter(engine.RunListener):
     """In the child: tells the parent each engine event."""
 
-    def __init__(self, events: "_Events", start_at: int, attempt: int) -> None:
+    def __init__(self, events: "_Events", start_at: int, attempt: int, masker: Masker) -> None:
         self.events, self.start_at, self.first_attempt = events, start_at, attempt
+        self.masker = masker
         self.failed_step = ""
 
     def step_started(self, run, step) -> None:
@@ -467,7 +482,7 @@ class _Reporter(engine.RunListener):
         self.events.send("step_reused", i=step.index)
 
     def attempt_failed(self, run, step, attempt, error, duration, delay) -> None:
-        fields = _error_fields(error)
+        fields = _error_fields(error, self.masker)
         self.events.send(
             "attempt_failed", i=step.index, attempt=attempt, duration=duration, delay=delay, **fields
         )
@@ -475,19 +490,25 @@ class _Reporter(engine.RunListener):
     def step_finished(self, run, step, result, duration) -> None:
         stored = storable_result(result)
         exact = is_json_native(result)
+        if self.masker:
+            masked = self.masker.data(stored)
+            # A result stored with "****" in place of a secret is not what the step returned:
+            # a resumed run must not feed it to a later step as if it were.
+            stored, exact = masked, exact and masked == stored
         # Held for the next event, which comes at once: the next step's start, the run's end.
         self.events.hold("step_finished", i=step.index, result=stored, exact=exact, duration=duration)
 
     def step_failed(self, run, step, error, duration) -> None:
         self.failed_step = step.name
-        self.events.send("step_failed", i=step.index, duration=duration, **_error_fields(error))
+        fields = _error_fields(error, self.masker)
+        self.events.send("step_failed", i=step.index, duration=duration, **fields)
 
 
-def _error_fields(error: BaseException) -> dict:
+def _error_fields(error: BaseException, masker: Masker) -> dict:
     cause = error.__cause__
-    fields = {"type": type(error).__name__, "error": storable_text(error)}
+    fields = {"type": type(error).__name__, "error": masker.text(storable_text(error))}
     if cause is not None:
-        fields |= {"cause_type": type(cause).__name__, "cause": storable_text(cause)}
+        fields |= {"cause_type": type(cause).__name__, "cause": masker.text(storable_text(cause))}
     return fields
 
 
@@ -716,11 +737,11 @@ def _child_main(body, control_fd: int, events_fd: int) -> None:
     """The child's whole life; it never returns into the worker's code."""
     code = 0
     try:
-        control, events = _Control(control_fd), _Events(events_fd)
+        control, events, masker = _Control(control_fd), _Events(events_fd), masking.revealed
         _leave_the_worker(control)
-        _forward_logs(events)
-        _forward_unfiled_output(events)
-        body(control, events)
+        _forward_logs(events, masker)
+        _mask_output(events, masker)
+        body(control, events, masker)
     except _Stopped:
         pass
     except BaseException:
@@ -736,17 +757,25 @@ class _ForwardedLog(logging.Handler):
     to the parent, rendered, with its traceback as text. The child needs no threads and no
     connection for its logs, and a record sent is kept even if the child is killed."""
 
-    def __init__(self, events: "_Events") -> None:
+    def __init__(self, events: "_Events", masker: Masker) -> None:
         super().__init__()
-        self.events = events
+        self.events, self.masker = events, masker
         self.limit = settings.WORKFLOW_LOG_MAX_MESSAGE_CHARS
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             fields = {k: v for k, v in record.__dict__.items() if v.__class__ in _PLAIN}
-            fields |= {"msg": cut(record.getMessage(), self.limit), "args": None}
+            message, masker = record.getMessage(), self.masker
+            if masker:
+                # Before the message is cut: a cut could leave the head of a secret.
+                message = masker.text(message)
+                for key in ("exc_text", "stack_info"):
+                    if fields.get(key):
+                        fields[key] = masker.text(fields[key])
+            fields |= {"msg": cut(message, self.limit), "args": None}
             if record.exc_info and not record.exc_text:
-                fields["exc_text"] = cut(_TRACEBACKS.formatException(record.exc_info), self.limit)
+                traceback_text = masker.text(_TRACEBACKS.formatException(record.exc_info))
+                fields["exc_text"] = cut(traceback_text, self.limit)
             if record.levelno == logging.DEBUG and record.pathname == _ENGINE_STEPS:
                 # The engine's "step ... started" and "... finished": the step events that
                 # follow them at once take them along.
@@ -764,13 +793,13 @@ _ENGINE_STEPS = engine.run_flow.__code__.co_filename  # where the engine's own s
 _TRACEBACKS = logging.Formatter()
 
 
-def _forward_logs(events: "_Events") -> None:
+def _forward_logs(events: "_Events", masker: Masker) -> None:
     workflow = logging.getLogger(runlog.ROOT_LOGGER)
     for handler in list(workflow.handlers):
         if isinstance(handler, LogPipeline):
             # Still referenced by runner.log: its writer thread holds the parent's connection.
             workflow.removeHandler(handler)
-    workflow.addHandler(_ForwardedLog(events))
+    workflow.addHandler(_ForwardedLog(events, masker))
 
 
 def _write_output(event: dict) -> None:
@@ -782,25 +811,62 @@ def _write_output(event: dict) -> None:
 
 class _ForwardedOutput(io.TextIOBase):
     """The child's sys.stdout or sys.stderr when the parent's is no file (a test capturing
-    it, runflow called in-process): what the child writes is written by the parent."""
+    it, runflow called in-process): what the child writes is written by the parent, its
+    secrets masked."""
 
-    def __init__(self, events: "_Events", name: str) -> None:
-        self.events, self.name = events, name
+    def __init__(self, events: "_Events", name: str, masker: Masker) -> None:
+        self.events, self.name, self.masker = events, name, masker
 
     def writable(self) -> bool:
         return True
 
     def write(self, text: str) -> int:
-        self.events.send("output", stream=self.name, text=text)
+        self.events.send("output", stream=self.name, text=self.masker.text(text))
         return len(text)
 
 
-def _forward_unfiled_output(events: "_Events") -> None:
+class _MaskedFile(io.TextIOBase):
+    """The child's sys.stdout or sys.stderr when the parent's is a file (a terminal, the
+    worker's journal): the same file, written with the secrets masked. Each write is masked
+    on its own, and what bypasses sys.stdout (os.write, a subprocess) is not masked."""
+
+    def __init__(self, stream, masker: Masker) -> None:
+        self.stream, self.masker = stream, masker
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.stream.write(self.masker.text(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    @property
+    def encoding(self) -> str:
+        return self.stream.encoding
+
+    def __getattr__(self, name: str):
+        # The rest of the file's interface (buffer, reconfigure, name...), unmasked.
+        return getattr(self.stream, name)
+
+
+def _mask_output(events: "_Events", masker: Masker) -> None:
     for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
         try:
-            getattr(sys, name).fileno()
+            stream.fileno()
         except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
-            setattr(sys, name, _ForwardedOutput(events, name))
+            setattr(sys, name, _ForwardedOutput(events, name, masker))
+        else:
+            setattr(sys, name, _MaskedFile(stream, masker))
 
 
 def _leave_the_worker(control: _Control) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = "mod,tests.runs.procs"
+PACKAGES = "mod,builtin,tests.runs.procs"
 # Fast liveness for tests: a heartbeat every second, a run silent for 3 s is lost.
 LIVENESS = {"WORKFLOW_HEARTBEAT_SECONDS": "1", "WORKFLOW_WORKER_LOST_SECONDS": "3"}
 

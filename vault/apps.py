@@ -1,1 +1,7 @@
-"""(being written: issue 17, secrets)"""
+from django.apps import AppConfig
+
+
+class VaultConfig(AppConfig):
+    name = "vault"
+    verbose_name = "Secrets"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -38,6 +38,17 @@ def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def envmap(name: str, default: str) -> dict[str, str]:
+    # "a=URL,b=URL": a comma inside a URL is written %2C, as URLs allow.
+    pairs = {}
+    for item in envlist(name, default):
+        key, sep, value = item.partition("=")
+        if not (sep and key.strip() and value.strip()):
+            raise ImproperlyConfigured(f"{name} must be name=value pairs separated by commas, got {item!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
 def _local_secret_key() -> str:
     # A first run needs no configuration: keep a generated key in a git-ignored file so
     # sessions survive restarts. Production sets SECRET_KEY (and DEBUG=False).
@@ -91,6 +102,7 @@ INSTALLED_APPS = [
     "schedules",
     "alerts",
     "api",
+    "vault",
 ]
 
 MIDDLEWARE = [
@@ -216,7 +228,33 @@ if not DEBUG:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # The workflow engine.
-WORKFLOW_PROCEDURE_PACKAGES = envlist("WORKFLOW_PROCEDURE_PACKAGES", "mod")
+WORKFLOW_PROCEDURE_PACKAGES = envlist("WORKFLOW_PROCEDURE_PACKAGES", "mod,builtin")
+# Built-in procedures (docs/builtin.md). http.Http.request reads at most this much of a body.
+WORKFLOW_HTTP_MAX_RESPONSE_BYTES = envint("WORKFLOW_HTTP_MAX_RESPONSE_BYTES", 1024 * 1024)
+# sql.Sql: connections by name beside the DATABASES aliases, "name=URL,name=URL" (dj-database-url).
+WORKFLOW_SQL_CONNECTIONS = envmap("WORKFLOW_SQL_CONNECTIONS", "")
+# sql.Sql.query returns at most this many rows (a step's max_rows may ask for fewer).
+WORKFLOW_SQL_MAX_ROWS = envint("WORKFLOW_SQL_MAX_ROWS", 1000)
+# wait.Wait.sleep waits at most this many seconds.
+WORKFLOW_WAIT_MAX_SECONDS = envint("WORKFLOW_WAIT_MAX_SECONDS", 24 * 3600)
+# The email.Email.send procedure sends through Django's default mailer: SMTP, set from the
+# environment (Django's tests swap in the in-memory backend).
+MAILERS = {
+    "default": {
+        "BACKEND": os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"),
+        "OPTIONS": {
+            "host": os.environ.get("EMAIL_HOST", "localhost"),
+            "port": envint("EMAIL_PORT", 25),
+            "username": os.environ.get("EMAIL_HOST_USER", ""),
+            "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": envbool("EMAIL_USE_TLS", "False"),
+            "timeout": envint("EMAIL_TIMEOUT", 30),
+        },
+    }
+}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "workflow@localhost")
+# flow.Flow.run: how deep sub-flows may nest (a run started by a run started by a run...).
+WORKFLOW_SUBFLOW_MAX_DEPTH = envint("WORKFLOW_SUBFLOW_MAX_DEPTH", 5)
 # A step whose result holds more values, or takes more bytes as JSON, fails: a result that
 # embeds earlier ones counts them in full, as JSON would write them.
 WORKFLOW_MAX_RESULT_NODES = envint("WORKFLOW_MAX_RESULT_NODES", 1_000_000)
@@ -276,3 +314,9 @@ WORKFLOW_HOOK_RATE_PER_MINUTE = envint("WORKFLOW_HOOK_RATE_PER_MINUTE", 60)
 # failure are kept whatever their age.
 WORKFLOW_KEEP_RUNS_DAYS = envint("WORKFLOW_KEEP_RUNS_DAYS", 0) or None
 WORKFLOW_KEEP_LOGS_DAYS = envint("WORKFLOW_KEEP_LOGS_DAYS", 0) or None
+# Secrets (docs/secrets.md): comma-separated Fernet keys for the secrets kept in the database.
+# The first encrypts, every one decrypts: to rotate, put a new key first, run
+# `manage.py secrets rotate`, then drop the old one. Unset, only WORKFLOW_SECRET_<NAME>
+# environment variables give secrets. Checked when used, so a bad key is a clear error on
+# the Secrets page and in the runs that need it, never a site that does not start.
+WORKFLOW_SECRETS_KEY = os.environ.get("WORKFLOW_SECRETS_KEY", "")

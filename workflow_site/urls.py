@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("flows.urls")),
     # After flows.urls, which registers the <flow:> converter the API's pages use too.
     path("", include("api.urls")),
+    path("", include("vault.urls")),
 ]

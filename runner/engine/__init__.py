@@ -1,5 +1,7 @@
 """The workflow engine: validate and run JSON flows. Pure Python; imports nothing from Django."""
 
+from .catalogue import CatalogueEntry, list_procedures
+from .declare import Declaration, Param, Result, declaration_of
 from .definition import (
     NO_STEP,
     RUN_DATA,
@@ -40,6 +42,8 @@ __all__ = [
     "NOTIFY_EVENTS",
     "NO_STEP",
     "RUN_DATA",
+    "CatalogueEntry",
+    "Declaration",
     "Diagnostic",
     "FlowAnalysis",
     "FlowDefinition",
@@ -50,11 +54,13 @@ __all__ = [
     "InvalidStepResult",
     "JSONNumberError",
     "NotifyRule",
+    "Param",
     "ParameterResolutionError",
     "Procedure",
     "ProcedureFailed",
     "ProcedureLoadError",
     "Reference",
+    "Result",
     "RetryPolicy",
     "RunCancelled",
     "RunInfo",
@@ -62,9 +68,11 @@ __all__ = [
     "StepOutline",
     "analyse_flow",
     "check_input",
+    "declaration_of",
     "declared_inputs",
     "freeze",
     "is_retryable",
+    "list_procedures",
     "number_problem",
     "parse_json",
     "read_declaration",

@@ -4,10 +4,11 @@ import bisect
 import difflib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from .declare import Param, Result, declaration_of
 from .diagnostics import Diagnostic, key_path
 from .freeze import freeze
 from .inputs import InputSpec, read_declaration
@@ -31,6 +32,23 @@ _JSON_SCALARS = (str, int, float, bool, type(None))
 HINT_WINDOW = 1000  # "did you mean" for a step reference looks at this many earlier steps
 RUN_DATA = -1  # Reference.step of "@_input..." and "@_runtime..."
 NO_STEP = -2  # Reference.step of a reference that names nothing it could use
+# A declared param type's Python types (bool, an int subclass, is told apart in _is_type).
+_PARAM_TYPES = {
+    "string": str,
+    "integer": int,
+    "number": (int, float),
+    "boolean": bool,
+    "object": dict,
+    "array": list,
+}
+_KINDS = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean",
+    "object": "an object",
+    "array": "an array",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +179,16 @@ def analyse_flow(
     return checker.result(FlowDefinition(steps, timeout, max_duration, rules, checker.inputs))
 
 
+class _Declared(NamedTuple):
+    """What validation checks of a declared procedure's steps."""
+
+    label: str  # mod.method, for messages
+    params: Mapping[str, Param]
+    extra_params: bool
+    required: tuple[str, ...]
+    results: Mapping[str, Result] | None  # None: references to its keys are not checked
+
+
 class _Checker:
     def __init__(self, packages: Sequence[str], max_diagnostics: int | None) -> None:
         self.loader = ProcedureLoader(packages)
@@ -176,6 +204,8 @@ class _Checker:
         self.channels: tuple[tuple[str, str], ...] = ()
         self.inputs: dict[str, InputSpec] | None = None  # None: no declaration, any @_input.x goes
         self.input_names: frozenset[str] | None = None  # declared names, even of faulty specs
+        self.declared: dict[tuple[str, str], _Declared | None] = {}  # by (mod, method); None: undeclared
+        self.results: dict[int, _Declared] = {}  # the steps whose procedure declares its result keys
 
     def result(self, definition: FlowDefinition | None) -> FlowAnalysis:
         return FlowAnalysis(definition, self.diagnostics, self.problems, self.outlines, self.channels)
@@ -258,19 +288,68 @@ class _Checker:
         elif step and self.names[step] != index and self.listed(outline):
             message = f'"{step}" is already the name of procedures[{self.names[step]}]'
             self.error("DUPLICATE_STEP", f"procedures[{index}].name", message, step)
+        declared = None
         if outline.mod:
             err = self.loader.problem(mod, outline.method or None)
-            if err is not None and self.listed(outline):
-                self.error(err.code, f"procedures[{index}].{err.field}", str(err), step)
+            if err is not None:
+                if self.listed(outline):
+                    self.error(err.code, f"procedures[{index}].{err.field}", str(err), step)
+            elif outline.method:
+                declared = self.declaration(mod, method)
         if "retry" in item or "timeout_seconds" in item:
             self.policy(item, outline)
         params = item.get("params")
+        if declared is not None:
+            if declared.results is not None:
+                self.results[index] = declared
+            if isinstance(params, dict) or "params" not in item:
+                self.check_params(params or {}, declared, outline)
         if isinstance(params, dict):
             if params:
                 outline.references = []
                 self.walk(params, outline, [], 0)
         elif (params is not None or "params" in item) and self.listed(outline):
             self.error("SCHEMA", f"procedures[{index}].params", '"params" must be an object', step)
+
+    def declaration(self, mod: str, method: str) -> _Declared | None:
+        key = (mod, method)
+        if key in self.declared:
+            return self.declared[key]
+        declaration = declaration_of(self.loader.load(mod, method)[1])
+        found = None
+        if declaration is not None:
+            params = declaration.params
+            found = _Declared(
+                f"{mod}.{method}",
+                params,
+                declaration.extra_params,
+                tuple(name for name, spec in params.items() if spec.required),
+                None if declaration.extra_results else declaration.results,
+            )
+        self.declared[key] = found
+        return found
+
+    def check_params(self, params: dict, declared: _Declared, outline: StepOutline) -> None:
+        # Run for every step of a declared procedure: per param a dict lookup and, for a
+        # typed one, an isinstance; messages are built only for listed problems.
+        index, specs = outline.index, declared.params
+        for key, value in params.items():
+            spec = specs.get(key)
+            if spec is None:
+                if not declared.extra_params and self.listed(outline):
+                    names = ", ".join(specs)
+                    takes = f"takes {names}" if names else "takes no params"
+                    message = f'unknown param "{key}": {declared.label} {takes}'
+                    message += self.hint(str(key), list(specs), '"')
+                    self.error("UNKNOWN_PARAM", _params_path(index, [], key), message, outline.name)
+            elif not _fits(spec, value) and self.listed(outline):
+                message = f'param "{key}" {_wanted(spec, value)}'
+                self.error("BAD_PARAM_TYPE", _params_path(index, [], key), message, outline.name)
+        for name in declared.required:
+            if name not in params and self.listed(outline):
+                kind = _KINDS.get(specs[name].type, "any value")
+                message = f'missing param "{name}": {declared.label} requires it ({kind})'
+                self.error("MISSING_PARAM", _params_path(index, [], name), message, outline.name)
 
     def notify(self, value) -> tuple[NotifyRule, ...]:
         rules, problems, channels = notify_problems(value)
@@ -315,7 +394,7 @@ class _Checker:
                     message = f"params are nested more than {MAX_PARAMS_DEPTH} levels deep"
                     self.error("SCHEMA", _params_path(outline.index, location, key), message, outline.name)
             return
-        known, found, index = self.known, outline.references, outline.index
+        known, found, index, results = self.known, outline.references, outline.index, self.results
         is_dict = isinstance(container, dict)
         unlisted = 0
         for key, item in container.items() if is_dict else enumerate(container):
@@ -327,6 +406,8 @@ class _Checker:
                     reference = known.get(item) or self.read(item)
                     found.append(reference)
                     if RUN_DATA <= reference[2] < index:
+                        if results and reference[2] in results:
+                            self.result_key(reference, results[reference[2]], outline, location, key)
                         continue
                     if len(self.diagnostics) < self.limit:
                         self.reference_problem(reference, outline, location, key)
@@ -395,6 +476,21 @@ class _Checker:
             message = f"{root} runs later (procedures[{first}]); a step can use only earlier results"
         self.error(code, path, f'"{text}": {message}', outline.name)
 
+    def result_key(self, reference: Reference, declared: _Declared, outline, location, key) -> None:
+        """Report "@step.key" when the step's procedure declares its result keys without key."""
+        text, root, _ = reference
+        wanted = text.partition(".")[2].partition(".")[0]
+        keys = declared.results
+        if not wanted or wanted in keys or not self.listed(outline):
+            return
+        message = f'"{text}": {root}\'s result has no key {wanted}'
+        hint = self.hint(wanted, list(keys))
+        if hint:
+            message += hint
+        else:
+            message += f" (its keys: {', '.join(keys)})" if keys else " (it declares no keys)"
+        self.error("UNKNOWN_RESULT_KEY", _params_path(outline.index, location, key), message, outline.name)
+
     def earlier_names(self, index: int) -> list[str]:
         """The names of the HINT_WINDOW steps before procedures[index] (most typos are of a
         nearby step; comparing with every name would make each suggestion cost the whole flow)."""
@@ -405,6 +501,57 @@ class _Checker:
         firsts, names = self.order
         end = bisect.bisect_left(firsts, index)
         return [name for name in names[max(0, end - HINT_WINDOW) : end] if name[:1] not in ("", "_", "@")]
+
+
+def _fits(spec: Param, value) -> bool:
+    if isinstance(value, str) and value[:1] == "@":
+        if value[1:2] != "@":
+            return True  # a reference: its value is known when the step runs
+        value = value[1:]
+    return _is_type(spec, value) and (
+        not spec.choices or any(_same(value, choice) for choice in spec.choices)
+    )
+
+
+def _is_type(spec: Param, value) -> bool:
+    types = _PARAM_TYPES.get(spec.type)  # None for "any"
+    if types is None or (value is None and spec.has_default and spec.default is None):
+        return True
+    # True and False are ints to Python, never integers or numbers to JSON.
+    return isinstance(value, types) and (types is bool or not isinstance(value, bool))
+
+
+def _same(value, choice) -> bool:
+    return value == choice and isinstance(value, bool) == isinstance(choice, bool)
+
+
+def _wanted(spec: Param, value) -> str:
+    """Why a literal that _fits refuses does not fit."""
+    if isinstance(value, str) and value[:2] == "@@":
+        value = value[1:]
+    if not _is_type(spec, value):
+        return f"must be {_KINDS[spec.type]}, not {_kind_of(value)}"
+    choices = ", ".join(_shown(choice) for choice in spec.choices)
+    return f"must be one of {choices}, not {_shown(value)}"
+
+
+def _kind_of(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, dict | list):
+        return "an object" if isinstance(value, dict) else "an array"
+    for kind, types in (("a boolean", bool), ("a string", str), ("an integer", int), ("a number", float)):
+        if isinstance(value, types):
+            return f"{kind} {_shown(value)}"
+    return type(value).__name__
+
+
+def _shown(value) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def _params_path(index: int, location: list, key) -> str:

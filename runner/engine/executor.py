@@ -1,6 +1,7 @@
 """Running a validated flow: strictly sequential steps, central reference resolution, listeners."""
 
 import contextlib
+import copy
 import logging
 import sys
 import time
@@ -11,9 +12,10 @@ from datetime import datetime
 from time import perf_counter
 from types import MappingProxyType
 
+from .declare import declaration_of
 from .definition import FlowDefinition, Procedure
 from .errors import InvalidStepResult, ProcedureFailed, ProcedureLoadError, RunCancelled
-from .freeze import freeze
+from .freeze import ATOMIC, freeze
 from .limits import MAX_RESULT_BYTES, MAX_RESULT_NODES, measure
 from .loader import ProcedureLoader
 from .references import SECRET_ROOT, compile_params, resolve_params
@@ -226,6 +228,7 @@ class _Execution:
         should_cancel = self.should_cancel
         debug = log.isEnabledFor(logging.DEBUG)
         started, finished = events.step_started, events.step_finished
+        filled: dict = {}  # each procedure's declared defaults, by function: () when it has none
         for step in steps:
             if should_cancel is not None and _cancel_requested(should_cancel, log):
                 raise RunCancelled(f"run cancelled before step {step.name}", step=step.name)
@@ -238,14 +241,22 @@ class _Execution:
                 # Params are compiled here rather than up front: what is built for a step is
                 # freed after it, which keeps the garbage collector's work linear in N.
                 cls, func = loader.load(step.mod, step.method)
+                defaults = filled.get(func)
+                if defaults is None:
+                    defaults = filled[func] = _defaults(func)
                 compiled = compile_params(step.params)
                 while True:
                     # Resolved for each attempt: an attempt gets fresh copies, whatever the last
-                    # one did to its params.
+                    # one did to its params (and to the defaults it was given).
                     params = resolve_params(compiled, view, step.name)
+                    for name, value in defaults:
+                        if name not in params:
+                            params[name] = value if type(value) in ATOMIC else copy.deepcopy(value)
                     try:
                         result = func(cls(log), view, params)
                         break
+                    except RunCancelled:
+                        raise  # the procedure saw the run cancelled (runtime.wait): no failure of its own
                     except Exception as err:
                         delay = self.retry_delay(step, err, attempt)
                         if delay is None:
@@ -299,6 +310,14 @@ class _Execution:
             "%s (attempt %d of %d); retrying in %.1f s", failure, attempt, of, delay, exc_info=error
         )
         self.events.emit(self.events.attempt_failed, self.run, step, attempt, failure, duration, delay)
+
+
+def _defaults(func) -> tuple[tuple[str, object], ...]:
+    """(name, default) of the declared optional params that have a default."""
+    declaration = declaration_of(func)
+    if declaration is None:
+        return ()
+    return tuple((name, p.default) for name, p in declaration.params.items() if p.has_default)
 
 
 def _failure(step: Procedure, error: Exception, attempts: int) -> ProcedureFailed:

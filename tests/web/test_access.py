@@ -17,6 +17,8 @@ PAGES = {
     "deleted flow": ("/flows/gone/", "view_flow"),
     "new flow": ("/new-flow/", "change_flow"),
     "deleted flows": ("/deleted-flows/", "view_flow"),
+    "procedures": ("/procedures/", "view_flow"),
+    "procedure catalogue": ("/procedures/catalogue.json", "view_flow"),
     "revisions": ("/flows/example/revisions/", "view_flow"),
     "revision": ("/flows/example/revisions/{revision}/", "view_flow"),
     "runs": ("/runs/", "view_flow"),

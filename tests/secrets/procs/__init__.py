@@ -1,0 +1,1 @@
+"""Procedures for the secrets tests (allow-listed by tests/secrets/conftest.py)."""
