@@ -110,6 +110,9 @@ class RunSummary(Schema):
     trigger: str
     triggered_by: str
     resumed_from: int | None
+    parent_run: int | None = Field(
+        description="the run whose flow.Flow.run step started this one (a sub-flow)"
+    )
     schedule_id: int | None
     created_at: IsoTime
     started_at: IsoTime | None
@@ -123,6 +126,7 @@ class RunOut(RunSummary):
     input: dict[str, Any]
     context: dict[str, Any] | None
     steps: list[Step]
+    subflow_runs: list[int] = Field(description="the runs this one started as sub-flows, oldest first")
 
 
 class RunPage(Schema):

@@ -358,6 +358,7 @@ def _summary(run: Run) -> dict:
         "trigger": run.trigger,
         "triggered_by": run.triggered_by,
         "resumed_from": run.resumed_from_id,
+        "parent_run": run.parent_run_id,
         "schedule_id": run.schedule_id,
         "created_at": run.created_at.isoformat(),
         "started_at": run.started_at.isoformat() if run.started_at else None,

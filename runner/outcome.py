@@ -23,6 +23,10 @@ def run_document(run: Run) -> dict:
         "trigger": run.trigger,
         "triggered_by": run.triggered_by,
         "resumed_from": run.resumed_from_id,
+        "parent_run": run.parent_run_id,
+        "subflow_runs": list(
+            Run.objects.filter(parent_run_id=run.pk).order_by("pk").values_list("pk", flat=True)
+        ),
         "schedule_id": run.schedule_id,
         "created_at": _iso(run.created_at),
         "started_at": _iso(run.started_at),

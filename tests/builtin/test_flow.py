@@ -154,3 +154,25 @@ def test_a_sub_flow_step_outside_a_recorded_run_is_refused(logger):
 
     with pytest.raises(SubflowError, match="a sub-flow runs inside a recorded run"):
         FlowProcedure(logger).run({}, {"flow": "child"})
+
+
+def test_the_run_document_links_the_sub_run_and_its_caller_both_ways(execute):
+    from runner.outcome import run_document
+
+    make_flow("child", step("greet", msg="hi"))
+    run = execute(make_flow("parent", call("sub", "child")))
+
+    sub = Run.objects.get(flow_name="child")
+    assert run_document(run)["subflow_runs"] == [sub.pk]
+    assert run_document(sub)["parent_run"] == run.pk
+    assert run_document(sub)["subflow_runs"] == []
+
+
+def test_a_secret_given_as_a_sub_flows_input_is_refused_rather_than_stored(execute, monkeypatch):
+    monkeypatch.setenv("WORKFLOW_SECRET_SUBFLOW_PW", "hunter2-sub")
+    make_flow("child", step("greet", msg="@_input.pw"))
+    run = execute(make_flow("parent", call("sub", "child", input={"pw": "@_secret.SUBFLOW_PW"})))
+
+    assert run.status == "failed"
+    assert "holds a secret's value" in run.error
+    assert not Run.objects.filter(flow_name="child").exists()
