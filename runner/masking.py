@@ -50,6 +50,15 @@ class Masker:
         pattern = self._pattern
         return text if pattern is None else pattern.sub(MASK, text)
 
+    def cut_text(self, text: str) -> str:
+        """text() of a text that was cut at its end (a stored preview): a cut through a value
+        leaves its head, which no whole value matches, so an end that could be a value's
+        head is masked too (at worst a few innocent characters)."""
+        text = self.text(text)
+        heads = (size for form in self._forms for size in range(1, len(form)) if text.endswith(form[:size]))
+        head = max(heads, default=0)
+        return text[: len(text) - head] + MASK if head else text
+
     def data(self, value):
         """`value` with every string masked, dictionary keys included (dicts, lists and
         tuples are copied; other values are kept as they are)."""

@@ -44,7 +44,7 @@ from runner.masking import Masker
 from runner.models import Run, RunStep
 from runner.reconnect import CONNECTION_ERRORS, drop_broken_connections
 from runner.recording import RunRecorder, StepLogger
-from runner.resume import ResumePlan, not_stored_whole
+from runner.resume import TRUNCATED_KEY, ResumePlan, not_stored_whole
 from vault.store import RunSecrets
 
 logger = logging.getLogger(__name__)
@@ -492,6 +492,10 @@ class _Reporter(engine.RunListener):
         exact = is_json_native(result)
         if self.masker:
             masked = self.masker.data(stored)
+            if stored.get(TRUNCATED_KEY) is True and isinstance(stored.get("preview"), str):
+                # A result over the stored size keeps a preview cut at a fixed length: the
+                # cut may go through a value.
+                masked["preview"] = self.masker.cut_text(stored["preview"])
             # A result stored with "****" in place of a secret is not what the step returned:
             # a resumed run must not feed it to a later step as if it were.
             stored, exact = masked, exact and masked == stored

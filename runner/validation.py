@@ -243,7 +243,10 @@ class _CallGraph:
             self.callees[name] = []
         if not names:
             return
-        for name, text in Flow.objects.filter(flow_name__in=names).values_list("flow_name", "flow_json"):
+        for stored, text in Flow.objects.filter(flow_name__in=names).values_list("flow_name", "flow_json"):
+            # MySQL compares names without case: a call of "billing" finds, and runs, the flow
+            # stored as "Billing", so that flow's calls are the caller's next ones.
+            askers = [stored] if stored in names else [n for n in names if n.casefold() == stored.casefold()]
             try:
                 data = parse_json(text or "")
             except (ValueError, RecursionError):
@@ -253,4 +256,5 @@ class _CallGraph:
                 if isinstance(step, dict):
                     callee = self.literal_call(step.get("mod"), step.get("method"), step.get("params"))
                     if callee is not None:
-                        self.callees[name].append(callee)
+                        for name in askers:
+                            self.callees[name].append(callee)

@@ -233,6 +233,9 @@ WORKFLOW_PROCEDURE_PACKAGES = envlist("WORKFLOW_PROCEDURE_PACKAGES", "mod,builti
 WORKFLOW_HTTP_MAX_RESPONSE_BYTES = envint("WORKFLOW_HTTP_MAX_RESPONSE_BYTES", 1024 * 1024)
 # sql.Sql: connections by name beside the DATABASES aliases, "name=URL,name=URL" (dj-database-url).
 WORKFLOW_SQL_CONNECTIONS = envmap("WORKFLOW_SQL_CONNECTIONS", "")
+# sql.Sql may use these DATABASES aliases (the app's own databases): none unless listed, as a
+# flow on `default` could change any table of the app, users included.
+WORKFLOW_SQL_DATABASES = envlist("WORKFLOW_SQL_DATABASES", "")
 # sql.Sql.query returns at most this many rows (a step's max_rows may ask for fewer).
 WORKFLOW_SQL_MAX_ROWS = envint("WORKFLOW_SQL_MAX_ROWS", 1000)
 # wait.Wait.sleep waits at most this many seconds.

@@ -24,7 +24,9 @@ TIME_OF_DAY = "a MySQL TIME outside 00:00:00-23:59:59 is read as text with CAST(
 PLACEHOLDERS = "placeholders are %s with a list of params, %(name)s with an object; a literal % is written %%"
 
 CONNECTION = param(
-    "string", default="default", description="a DATABASES alias or a name in WORKFLOW_SQL_CONNECTIONS"
+    "string",
+    default="default",
+    description="a name in WORKFLOW_SQL_CONNECTIONS, or a DATABASES alias that WORKFLOW_SQL_DATABASES lists",
 )
 PARAMS = param("any", description="values bound to the placeholders: a list for %s, an object for %(name)s")
 
@@ -205,10 +207,17 @@ def _connection(name: str) -> Iterator[BaseDatabaseWrapper]:
             f"connection {name!r} is both a DATABASES alias and in WORKFLOW_SQL_CONNECTIONS: rename one"
         )
     if name in settings.DATABASES:
+        if name not in settings.WORKFLOW_SQL_DATABASES:
+            # Whoever may edit flows is not thereby an administrator of the app's database.
+            raise SqlError(
+                f"connection {name!r} is one of the app's own databases: flows may use it only when "
+                "WORKFLOW_SQL_DATABASES lists it (then whoever edits flows can read and change all of "
+                "its tables, users included)"
+            )
         yield connections[name]  # Django's own: it stays open for the next step
         return
     if name not in urls:
-        known = sorted({*settings.DATABASES, *urls})
+        known = sorted({*(a for a in settings.WORKFLOW_SQL_DATABASES if a in settings.DATABASES), *urls})
         raise SqlError(f"no SQL connection is named {name!r}; the known ones: {', '.join(known)}")
     connection = _open(name, urls[name])
     try:

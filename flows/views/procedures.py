@@ -52,9 +52,9 @@ def _as_json(entry: CatalogueEntry) -> dict:
                 "name": name,
                 "type": spec.type,
                 "required": spec.required,
-                "default": spec.default,  # null when the param has none
+                "default": _plain(spec.default),  # null when the param has none
                 "description": spec.description,
-                "choices": list(spec.choices),
+                "choices": [_plain(choice) for choice in spec.choices],
             }
             for name, spec in entry.params.items()
         ]
@@ -98,4 +98,14 @@ def _haystack(entry: CatalogueEntry) -> str:
 
 
 def _json_text(value) -> str:
-    return json.dumps(value, ensure_ascii=False, cls=DjangoJSONEncoder)
+    try:
+        return json.dumps(value, ensure_ascii=False, cls=DjangoJSONEncoder)
+    except (TypeError, ValueError):
+        # A declaration is code: its default may be no JSON value (a set, an object). The
+        # page shows its text rather than failing.
+        return json.dumps(str(value), ensure_ascii=False)
+
+
+def _plain(value):
+    """A declared default or choice as a JSON value (its text when it is none)."""
+    return json.loads(_json_text(value))

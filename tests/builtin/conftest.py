@@ -19,6 +19,7 @@ BUILTIN_PACKAGES = ["mod", "builtin", *PACKAGES.split(",")[1:], "tests.builtin.p
 @pytest.fixture(autouse=True)
 def _builtin_packages(_procedure_packages, settings):
     settings.WORKFLOW_PROCEDURE_PACKAGES = BUILTIN_PACKAGES
+    settings.WORKFLOW_SQL_DATABASES = ["default"]  # the test database, opted in
 
 
 @pytest.fixture

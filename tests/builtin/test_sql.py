@@ -191,6 +191,13 @@ def test_an_unknown_connection_names_the_known_ones(sql, settings):
         sql.query({}, {"sql": "SELECT 1", "connection": "nope"})
 
 
+def test_the_apps_own_database_is_refused_unless_listed(sql, settings):
+    settings.WORKFLOW_SQL_DATABASES = []
+
+    with pytest.raises(SqlError, match="flows may use it only when WORKFLOW_SQL_DATABASES lists it"):
+        sql.query({}, {"sql": "SELECT 1"})
+
+
 def test_a_name_both_in_databases_and_in_the_setting_is_refused(sql, settings):
     settings.WORKFLOW_SQL_CONNECTIONS = {"default": "sqlite:////nowhere.sqlite3"}
 

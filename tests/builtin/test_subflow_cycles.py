@@ -8,6 +8,7 @@ import pytest
 
 from flows import editing
 from flows.editing import InvalidDefinition
+from flows.models import Flow
 from runner import services
 from runner.validation import checked_definition, flow_analysis, flow_diagnostics
 from tests.factories import make_flow, step
@@ -104,3 +105,16 @@ def test_the_editor_view_lists_the_cycle_when_given_the_name():
 
     assert (analysis.definition, analysis.problem_count) == (None, 1)
     assert analysis.diagnostics[0].code == "SUBFLOW_CYCLE"
+
+
+def test_a_stored_flow_the_database_finds_under_another_case_is_followed():
+    # MySQL compares flow names without case: the step's "billing" finds, and would run,
+    # the flow stored as "Billing". Its calls are followed as that flow's.
+    make_flow("Billing", call("back", "a"))
+
+    found = cycles("a", call("to_billing", "billing"))
+
+    if Flow.objects.filter(flow_name="billing").exists():  # a database that ignores case
+        assert [code for code, *_ in found] == ["SUBFLOW_CYCLE"]
+    else:
+        assert found == []

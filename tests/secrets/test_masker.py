@@ -52,3 +52,10 @@ def test_nothing_is_copied_before_a_value_is_known():
     data = {"a": ["b"]}
 
     assert Masker().data(data) is data
+
+
+def test_a_text_cut_through_a_value_has_the_values_head_masked():
+    masker = masker_of("hunter2")
+
+    assert masker.cut_text("hunter2 and then hunt") == f"{MASK} and then {MASK}"
+    assert masker.cut_text("nothing of it here") == "nothing of it here"

@@ -188,3 +188,15 @@ def test_without_a_key_a_table_secret_fails_its_step_clearly(table_secret):
         "secret DB_PASSWORD cannot be decrypted with WORKFLOW_SECRETS_KEY: WORKFLOW_SECRETS_KEY is not set"
         in (run.error)
     )
+
+
+def test_a_preview_cut_through_a_value_masks_its_head(table_secret):
+    from runner.jsonsafe import PREVIEW_CHARS
+
+    at = PREVIEW_CHARS - len(VALUE) // 2  # the preview ends halfway through the value
+    run = run_of(secretive("login", "big", password="@_secret.DB_PASSWORD", at=at))
+
+    preview = run.context["login"]["preview"]
+    assert run.status == "succeeded", run.error
+    assert VALUE[: len(VALUE) // 2] not in preview
+    assert preview.endswith(f'"seen": "{MASK}')

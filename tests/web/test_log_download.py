@@ -97,7 +97,7 @@ def test_the_download_stops_at_its_line_limit_and_says_where_to_go_on(client, mo
 
 
 def test_a_filtered_download_examines_a_bounded_number_of_ids(client, monkeypatch):
-    monkeypatch.setattr("flows.logsearch.WINDOW", 10)
+    monkeypatch.setattr("flows.logsearch.TEXT_WINDOW", 10)
     monkeypatch.setattr("flows.logsearch.DOWNLOAD_MAX_SEARCHED", 20)
     needle = log("the needle")
     hay = [log(f"hay {i}") for i in range(30)]
@@ -113,7 +113,7 @@ def test_a_filtered_download_examines_a_bounded_number_of_ids(client, monkeypatc
 
 
 def test_a_filtered_download_goes_on_through_windows_until_the_start_of_the_log(client, monkeypatch):
-    monkeypatch.setattr("flows.logsearch.WINDOW", 10)
+    monkeypatch.setattr("flows.logsearch.TEXT_WINDOW", 10)
     needle = log("the needle", created_at=NOON)
     hay = [log(f"hay {i}") for i in range(30)]
 

@@ -207,3 +207,24 @@ def test_anonymous_visitors_are_sent_to_the_login_page(url):
 @pytest.mark.parametrize("url", ["/procedures/", "/procedures/catalogue.json"])
 def test_a_post_is_refused(client, url):
     assert client.post(url).status_code == 405
+
+
+def test_a_declared_default_that_is_no_json_value_is_shown_as_text(client, monkeypatch):
+    from runner.engine.declare import ATTRIBUTE, param, procedure
+    from tests.engine.procs.Declared import Declared
+
+    odd = procedure(params={"tags": param("array", default=frozenset({"x"}))})(lambda self, c, p: {})
+    monkeypatch.setattr(Declared.anything, ATTRIBUTE, getattr(odd, ATTRIBUTE), raising=False)
+
+    assert client.get("/procedures/").status_code == 200
+    [entry] = [p for p in catalogue(client) if p["method"] == "anything"]
+    assert entry["params"] == [
+        {
+            "name": "tags",
+            "type": "array",
+            "required": False,
+            "default": "frozenset({'x'})",
+            "description": "",
+            "choices": [],
+        }
+    ]

@@ -28,3 +28,10 @@ class Secretive:
 
     def echo(self, context: dict, params: dict) -> dict:
         return dict(params)
+
+    def big(self, context: dict, params: dict) -> dict:
+        # Over the stored size, with the password starting `at` characters into the result's
+        # JSON, so that a preview cut there goes through it.
+        start = '{"padding": "'
+        padding = "x" * (params["at"] - len(start) - len('", "seen": "'))
+        return {"padding": padding, "seen": params["password"], "rest": "y" * 300_000}
