@@ -7,7 +7,7 @@ with --rows; created when missing). The first run fills wf_syslog with --rows ge
 (default 5,000,000: 1% ERROR, the rest DEBUG/INFO/WARNING, loggers workflow.run.<n>,
 workflow.worker, ...; one line in the middle says "needle-42"); later runs find them and skip
 the fill. Then, through Django's test Client logged in as a superuser (no permission
-queries) and then as a staff user with the log permission through a group (two), it times
+queries) and then as a staff user with the log permission through a group (one), it times
 the server side of each page (median of --repeat requests after one warm-up) against a plain
 SELECT COUNT(*) of the table, in the same run: each page must take less than 1/100 of it.
 The SQL column is the time spent in the page's queries, the rest is Python: middleware,
@@ -172,7 +172,7 @@ def superuser_client() -> Client:
 
 def operator_client() -> Client:
     """A staff user who may read the logs through a group, as operators do: the pages read
-    the user's and the groups' permissions (two queries, once per request)."""
+    the user's and the groups' permissions (one query, once per request)."""
     group, _ = Group.objects.get_or_create(name="bench-log-readers")
     group.permissions.set(Permission.objects.filter(codename__in=["view_syslog", "view_flow"]))
     user, _ = User.objects.get_or_create(username="bench-operator", defaults={"is_staff": True})

@@ -18,6 +18,7 @@ from flows.editing import (
     restore_flow,
 )
 from flows.forms import validate_flow_name
+from flows.logsearch import LINE
 from flows.models import Flow, FlowEvent, FlowRevision, SysLog
 from runner.validation import flow_diagnostics
 from workflow_site.admin_base import ReadOnlyAdmin
@@ -159,6 +160,12 @@ class NewestFirst(ChangeList):
     def get_ordering(self, request, queryset):
         return ["-id"]
 
+    def get_results(self, request):
+        super().get_results(request)
+        # Named tuples, not models: only SysLogAdmin.rows_html reads them, and 100 model
+        # instances took 0.3 ms more (benchmarks/logviewer.py).
+        self.result_list = self.result_list.values_list(*LINE, named=True)
+
 
 # A log line's row in the changelist, built here (changelist_view) rather than by Django's
 # per-cell machinery (`items_for_result`), which took about 0.2 ms a row: 20 ms for a page
@@ -192,19 +199,22 @@ class SysLogAdmin(ReadOnlyAdmin):
         return response
 
     def rows_html(self, request, lines) -> SafeString:
-        change = reverse("admin:flows_syslog_changelist")  # a line's page is <id>/change/ below it
+        # What every row shares, escaped once: a line's page is <id>/change/ below the changelist.
+        change = escape(reverse("admin:flows_syslog_changelist"))
         filters = self.get_preserved_filters(request)
-        query = f"?{filters}" if filters else ""
+        query = escape(f"?{filters}") if filters else ""
         empty = self.get_empty_value_display()
+        zone = timezone.get_current_timezone()
         rows = []
         for line in lines:
-            when = timezone.localtime(line.created_at)
-            zone = escape(when.tzname() or "")
+            when = line.created_at.astimezone(zone)
+            # One isoformat for the time to the millisecond: 2025-03-01 13:00:05.123+00:00.
+            created = f"{when.isoformat(' ', 'milliseconds')[:23]} {escape(when.tzname() or '')}"
             rows.append(
                 ADMIN_ROW.format(
-                    url=escape(f"{change}{line.pk}/change/{query}"),
-                    id=line.pk,
-                    created=f"{when:%Y-%m-%d %H:%M:%S}.{when.microsecond // 1000:03d} {zone}",
+                    url=f"{change}{line.id}/change/{query}",
+                    id=line.id,
+                    created=created,
                     level=escape(line.level) or empty,
                     logger=escape(line.logger_name) or empty,
                     message=escape(self.short_message(line)) or empty,

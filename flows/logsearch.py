@@ -22,16 +22,19 @@ LEVELS = {name: 10 * rank for rank, name in enumerate(SysLog.LEVELS, start=1)}
 # Spellings other writers of the legacy table use, ranked with their standard names.
 LEVEL_ALIASES = {"WARN": 30, "FATAL": 50}
 PAGE_SIZE = 100
-# Ids examined at most by one filtered page. A text filter reads every row of the window
-# (LIKE '%x%' uses no index): 10,000 rows take about 6 ms on MariaDB, which with the rest of
-# the request keeps the page under 1/100 of a COUNT(*) of 5,000,000 rows (benchmarks/
-# logviewer.py); 15,000 took about 9 ms, too much of it. A level filter at 1% ERROR still
-# fills a page of 100 lines from one window.
+# Ids examined at most by one filtered page. A level filter at 1% ERROR still fills a page of
+# 100 lines from one window. A text filter reads every row of its window (LIKE '%x%' uses no
+# index): 10,000 rows took 6-12 ms on MariaDB, 0.6-1.2% of a COUNT(*) of 5,000,000 rows when
+# the whole page must stay under 1% (benchmarks/logviewer.py); 5,000 take half of that.
 WINDOW = 10_000
+TEXT_WINDOW = 5_000
 TAIL_MAX = 200
+# The lines of a page and of the tail are named tuples of these, not models: 100 model
+# instances took 0.3 ms more (benchmarks/logviewer.py), 3 ms for a download's page of 1,000.
+LINE = ("id", "created_at", "level", "logger_name", "message")
 # A download (`/logs/download/`) is a series of bounded pages: at most this many lines, and
-# when filtered at most this many ids examined (150 windows, about a second of text search
-# on MariaDB). The file then ends with a line saying where it stopped.
+# when filtered at most this many ids examined (about a second of text search on MariaDB).
+# The file then ends with a line saying where it stopped.
 DOWNLOAD_MAX_LINES = 100_000
 DOWNLOAD_MAX_SEARCHED = 1_500_000
 DOWNLOAD_PAGE_SIZE = 1_000
@@ -78,6 +81,11 @@ class LogFilters:
     run: int | None = None  # one run's own lines: its logger and that logger's children
 
     @property
+    def window(self) -> int:
+        """The ids one request examines at most when filtered."""
+        return TEXT_WINDOW if self.text else WINDOW
+
+    @property
     def active(self) -> bool:
         leveled = self.level not in ("", "DEBUG")
         return bool(leveled or self.logger or self.text or self.since or self.until or self.run)
@@ -103,7 +111,7 @@ class LogFilters:
 
 @dataclass
 class LogPage:
-    rows: list = field(default_factory=list)
+    rows: list = field(default_factory=list)  # named tuples of LINE
     older: int | None = None  # `before` of the next page when this one is full
     resume: int | None = None  # `before` to continue a search that stopped at a window's end
     searched_from: int | None = None  # lowest id examined
@@ -134,11 +142,11 @@ def search(filters: LogFilters, before: int | None = None, page_size: int | None
         if first is None:
             return page
         floor = max(floor, first - TIME_SLACK_IDS)
-    low = max(floor, top - WINDOW) if filters.active else floor
+    low = max(floor, top - filters.window) if filters.active else floor
     rows = filters.apply(SysLog.objects.filter(id__lt=top))
     if low > 1:
         rows = rows.filter(id__gte=low)
-    page.rows = list(rows.order_by("-id")[: page_size + 1])
+    page.rows = list(rows.order_by("-id").values_list(*LINE, named=True)[: page_size + 1])
     page.searched_to = top - 1
     if len(page.rows) > page_size:
         page.rows = page.rows[:page_size]
@@ -172,16 +180,16 @@ def download_pages(filters: LogFilters, before: int | None = None) -> Iterator[L
 def tail(filters: LogFilters, after: int) -> tuple[list, int, bool]:
     """Lines newer than id `after`, newest first: (rows, the next `after`, lines were left out).
 
-    One call examines at most WINDOW ids from the first line after `after`, so a gap in the
+    One call examines at most a window of ids from the first line after `after`, so a gap in the
     ids (rows deleted, an auto-increment that moved on) costs nothing; a tail that fell
     further behind catches up over the next calls.
     """
     first = SysLog.objects.first_id_after(after)
     if first is None:
         return [], after, False
-    upper = min(first + WINDOW - 1, SysLog.objects.newest_id())
+    upper = min(first + filters.window - 1, SysLog.objects.newest_id())
     rows = filters.apply(SysLog.objects.filter(id__gt=after, id__lte=upper)).order_by("-id")
-    rows = list(rows[: TAIL_MAX + 1])
+    rows = list(rows.values_list(*LINE, named=True)[: TAIL_MAX + 1])
     return rows[:TAIL_MAX], upper, len(rows) > TAIL_MAX
 
 

@@ -7,8 +7,8 @@ explicit, separate way to create them for development).
 
 import json
 
-from django.db import models
-from django.db.models import Max, Min, Q
+from django.db import connections, models
+from django.db.models import Min, Q
 
 from runner.engine import parse_json
 
@@ -85,11 +85,20 @@ class SysLogQuerySet(models.QuerySet):
     """Every read of wf_syslog: the log pipeline only writes, the pages read through these."""
 
     def newest_id(self) -> int:
-        """The newest id (0 when empty): the primary key only."""
-        return self.aggregate(last=Max("id"))["last"] or 0
+        """The newest id of the table (0 when empty): the primary key only."""
+        return self._end_id("MAX")
 
     def oldest_id(self) -> int:
-        return self.aggregate(first=Min("id"))["first"] or 0
+        return self._end_id("MIN")
+
+    def _end_id(self, function: str) -> int:
+        # Of the whole table, filters or not: a plain statement, as aggregate() took 0.3 ms to
+        # build it, three times the query, twice on a log search page (benchmarks/logviewer.py).
+        connection = connections[self.db]
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {function}(id) FROM {table}")
+            return cursor.fetchone()[0] or 0
 
     def first_id_after(self, after: int) -> int | None:
         """The lowest id above `after`: where a reader that fell behind a gap goes on."""

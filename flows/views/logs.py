@@ -1,7 +1,7 @@
 """The wf_syslog viewer: newest first, filters, keyset pages, bounded searches, live tail,
 and the download of a filtered view as text."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, tzinfo
 from html import escape
 from urllib.parse import urlencode
@@ -27,24 +27,19 @@ from flows.logsearch import (
     search,
     tail,
 )
-from flows.models import SysLog
+from runner.log import run_logger_name
 from runner.log.formatting import one_line
 
 FILTER_KEYS = ("level", "logger", "q", "since", "until", "tz", "run")
-# One log line's row of the table, built here rather than by the template: with its filters,
-# tags and include the template engine took about 0.2 ms a row, 20 ms for a page of 100
-# lines, ten times the page's queries; this takes about 10 µs (benchmarks/logviewer.py).
-# The markup is that of templates/runs/run.html's log rows: same classes, same <time> for
-# static/js/workflow.js, same folding of long messages (logs/_message.html).
-ROW = (
-    '<tr class="log-row log-{css}" data-id="{id}">\n'
-    '  <td class="nowrap"><time class="ts-ms" datetime="{iso}" title="{stamp} UTC">{stamp} UTC</time></td>'
-    '<td><span class="level level-{css}">{level}</span></td>\n'
-    '  <td class="logger">{logger}</td>\n'
-    '  <td class="msg">{message}</td>\n'
-    "</tr>"
-)
+# A log line's row of a table, built here rather than by a template: with its filters, tags
+# and include the template engine took 0.1-0.2 ms a row, 20 ms for the viewer's page of 100
+# lines, 5 ms for a run's 57, ten times the page's queries; this takes a few µs
+# (benchmarks/logviewer.py).
+# The log viewer's third column is the logger, the run page's the step; the rest is alike:
+# same classes, same <time> for static/js/workflow.js, same folding of long messages.
+# tests/web/test_log_viewer_rows.py holds them equal to the template rows they replaced.
 RUN_LINK = '<a href="{url}" title="the page of run {run_id}">{name}</a>'
+RUN_STAND_IN = 987654321987654321
 FOLDED = '<details class="fold"><summary>{summary}</summary>\n<pre class="msg-full">{message}</pre></details>'
 
 
@@ -148,7 +143,7 @@ def _download_lines(
     yield f"Older lines: {path}?{urlencode({**filters, 'before': cursor})}\n"
 
 
-def _file_line(row: SysLog, zone: tzinfo) -> str:
+def _file_line(row, zone: tzinfo) -> str:
     """The log file's line (runner/log/formatting.py) with the logger in place of the
     module and function, which wf_syslog does not keep: one record, one line."""
     when = row.created_at.astimezone(zone)
@@ -156,34 +151,62 @@ def _file_line(row: SysLog, zone: tzinfo) -> str:
     return f"{stamp} {row.level} {row.logger_name} {one_line(row.message)}\n"
 
 
-def rows_html(rows: Iterable[SysLog]) -> SafeString:
-    """The table rows of these log lines (ROW), every value escaped."""
-    run_urls: dict[int, str] = {}  # a page's lines come from a few runs: reverse each once
+def rows_html(rows: Iterable) -> SafeString:
+    """The log viewer's rows of these log lines, every value escaped; a run's logger links
+    to its run."""
+    # A run's page, reversed once with a stand-in id: the ERROR lines of a page name a
+    # different run on nearly every line, and reverse() takes 10-20 µs.
+    head, tail = reverse("wf-run", args=[RUN_STAND_IN]).split(str(RUN_STAND_IN))
+    cells: dict[str, str] = {}  # a page's lines come from a few loggers: write each cell once
+
+    def logger_cell(name: str) -> str:
+        if name not in cells:
+            html, run_id = escape(name), run_id_of_logger(name)
+            if run_id is not None:
+                html = RUN_LINK.format(url=escape(f"{head}{run_id}{tail}"), run_id=run_id, name=html)
+            cells[name] = f'<td class="logger">{html}</td>'
+        return cells[name]
+
+    return _rows_html(rows, logger_cell)
+
+
+def run_rows_html(rows: Iterable, run_id: int) -> SafeString:
+    """The run page's rows of its log lines: the step column names the step that wrote the
+    line (its logger below the run's, `workflow.run.<id>.<step>`), empty for the run's own."""
+    prefix = run_logger_name(run_id) + "."
+    cells: dict[str, str] = {}
+
+    def step_cell(name: str) -> str:
+        if name not in cells:
+            step = escape(name.removeprefix(prefix)) if name.startswith(prefix) else ""
+            title = f' title="written by step {step}"' if step else ""
+            cells[name] = f'<td class="log-step" data-step="{step}"{title}>{step}</td>'
+        return cells[name]
+
+    return _rows_html(rows, step_cell)
+
+
+def _rows_html(rows: Iterable, third_cell: Callable[[str], str]) -> SafeString:
+    # A row is flows.logsearch's named tuple of LINE, or a SysLog (run_lines): the same fields.
+    levels: dict[str, tuple[str, str]] = {}  # a level's class and text, escaped once
     html = []
     for row in rows:
-        utc = row.created_at.astimezone(UTC)
-        stamp = f"{utc:%Y-%m-%d %H:%M:%S}.{utc.microsecond // 1000:03d}"
+        if row.level not in levels:
+            levels[row.level] = escape(row.level.lower()), escape(row.level)
+        css, level = levels[row.level]
+        # One isoformat gives both: 2025-03-01T13:00:05.123+00:00.
+        iso = row.created_at.astimezone(UTC).isoformat(timespec="milliseconds")
+        stamp = f"{iso[:10]} {iso[11:23]}"
         html.append(
-            ROW.format(
-                css=escape(row.level.lower()),
-                id=row.id,
-                iso=utc.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                stamp=stamp,
-                level=escape(row.level),
-                logger=_logger_html(row.logger_name, run_urls),
-                message=_message_html(row.message),
-            )
+            f'<tr class="log-row log-{css}" data-id="{row.id}">\n'
+            f'  <td class="nowrap"><time class="ts-ms" datetime="{iso[:23]}Z" title="{stamp} UTC">'
+            f"{stamp} UTC</time></td>"
+            f'<td><span class="level level-{css}">{level}</span></td>\n'
+            f"  {third_cell(row.logger_name)}\n"
+            f'  <td class="msg">{_message_html(row.message)}</td>\n'
+            "</tr>"
         )
     return SafeString("".join(html))
-
-
-def _logger_html(name: str, run_urls: dict[int, str]) -> str:
-    run_id = run_id_of_logger(name)
-    if run_id is None:
-        return escape(name)
-    if run_id not in run_urls:
-        run_urls[run_id] = reverse("wf-run", args=[run_id])
-    return RUN_LINK.format(url=escape(run_urls[run_id]), run_id=run_id, name=escape(name))
 
 
 def _message_html(message: str) -> str:

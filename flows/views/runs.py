@@ -19,9 +19,9 @@ from flows.editing import diff_lines
 from flows.forms import RunFilterForm
 from flows.logsearch import LogsUnavailable, run_lines
 from flows.models import Flow
+from flows.views.logs import run_rows_html
 from runner import resume
 from runner.dispatch import hand_over, start_run
-from runner.log import run_logger_name
 from runner.models import Run
 from runner.services import CannotStart, create_resume_run, request_cancel, runnable_flow_of
 
@@ -221,22 +221,14 @@ def _resume_offer(run: Run) -> dict:
     return {"resume_point": point, "current_differences": differences, "current_is_same": same}
 
 
-def _with_steps(run: Run, lines: list) -> list:
-    """The lines, each with the step that wrote it (`step`): the name its logger has below the
-    run's, `workflow.run.<id>.<step>`; empty for the run's own lines."""
-    prefix = run_logger_name(run.pk) + "."
-    for line in lines:
-        line.step = line.logger_name.removeprefix(prefix) if line.logger_name.startswith(prefix) else ""
-    return lines
-
-
 def _log_context(run: Run, lines: list, after: int, more: bool, unavailable: str | None) -> dict:
     """The log poller: its cursor, and whether to go on polling. The worker writes a run's
     last lines before it records the end, so once a read sees the run finished, lines read
     after that are all there are."""
     return {
         "run": run,
-        "log_lines": _with_steps(run, lines),
+        "log_lines": lines,
+        "log_rows": run_rows_html(lines, run.pk),
         "after": lines[-1].id if lines else after,
         "logs_unavailable": unavailable,
         # While the table is unavailable the poller keeps its cursor and tries again.
@@ -268,6 +260,10 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "diff": diff,
         "reformatted": reformatted,
         "notifications": _notifications(run),
+        # A run's sub-flows are few (one per flow.Flow.run step): listed whole, ids only read.
+        "subflow_runs": Run.objects.filter(parent_run_id=run.pk)
+        .only("pk", "flow_name", "status")
+        .order_by("pk"),
         "messages": _messages_but_confirmations(request),
         "section": "runs",
     }

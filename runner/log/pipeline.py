@@ -11,7 +11,7 @@ import time
 from logging.handlers import RotatingFileHandler
 
 from runner.log.db_handler import NOTICE_LOGGER, DatabaseHandler
-from runner.log.formatting import MAX_MESSAGE_CHARS, cut
+from runner.log.formatting import MAX_MESSAGE_CHARS, LineFormatter, cut
 
 # Records the listener takes at a time: one write per output and one hand-over to the
 # database handler for each batch.
@@ -24,7 +24,13 @@ class _BatchOutput:
 
     def emit_batch(self, records: list[logging.LogRecord]) -> None:
         try:
-            self.write_lines([f"{self.format(record)}\n" for record in records])
+            formatter = self.formatter
+            if isinstance(formatter, LineFormatter):
+                # Formatted once for the console and the file (kept on the pipeline's copy).
+                lines = formatter.lines(records)
+            else:
+                lines = [self.format(record) for record in records]
+            self.write_lines(lines)
         except Exception:
             # Record by record, so that each failure is reported as the standard library does.
             for record in records:
@@ -52,17 +58,19 @@ class ConsoleHandler(_BatchOutput, logging.StreamHandler):
 
     def emit_batch(self, records: list[logging.LogRecord]) -> None:
         # The pipeline hands whole batches over, past Logger.callHandlers' level check.
-        shown = [record for record in records if record.levelno >= self.level]
+        shown = [record for record in records if record.levelno >= self.level] if self.level else records
         if shown:
             super().emit_batch(shown)
 
     def write_lines(self, lines: list[str]) -> None:
+        """Write the lines (without their line ends), each followed by a newline."""
+        text = "\n".join(lines) + "\n"
         with self.lock:
             if _is_terminal(self.stream):
                 # A progress line left open by a command (runflow's running step) is
                 # replaced by the log lines instead of running into them.
-                lines = [CLEAR_LINE, *lines]
-            self.stream.write("".join(lines))
+                text = CLEAR_LINE + text
+            self.stream.write(text)
             self.stream.flush()
 
 
@@ -95,21 +103,34 @@ class SharedRotatingFileHandler(_BatchOutput, RotatingFileHandler):
         )
 
     def write_text(self, text: str) -> None:
-        self.write_lines([text])
+        """Write text made of whole lines, each ending with a newline."""
+        self.write_lines(text.removesuffix("\n").split("\n"))
 
     def write_lines(self, lines: list[str]) -> None:
+        """Write the lines (without their line ends), each followed by a newline."""
+        if not lines:
+            return
+        text = "\n".join(lines) + "\n"
         with self.lock:
             if self.stream is None:
                 self.stream = self._open()
-            position, first = self.stream.tell(), 0
-            for index, line in enumerate(lines):
-                if self.maxBytes > 0 and position and position + len(line) >= self.maxBytes:
-                    self.stream.write("".join(lines[first:index]))
-                    self._roll_over()
-                    position, first = self.stream.tell(), index
-                position += len(line)
-            self.stream.write("".join(lines[first:]))
+            position = self.stream.tell()
+            if self.maxBytes > 0 and position + len(text) >= self.maxBytes:
+                # Some line reaches the limit: line by line, to rotate before it.
+                self._write_rotating(lines, position)
+            else:
+                self.stream.write(text)
             self.stream.flush()
+
+    def _write_rotating(self, lines: list[str], position: int) -> None:
+        first = 0
+        for index, line in enumerate(lines):
+            if position and position + len(line) + 1 >= self.maxBytes:
+                self.stream.write("".join(f"{line}\n" for line in lines[first:index]))
+                self._roll_over()
+                position, first = self.stream.tell(), index
+            position += len(line) + 1
+        self.stream.write("".join(f"{line}\n" for line in lines[first:]))
 
     def _roll_over(self) -> None:
         try:
@@ -184,13 +205,19 @@ class LogPipeline(logging.Handler):
                 with self.lock:
                     if self._dropped:
                         self._put(self._drop_notice())
-            self._put(self.prepare(record))
+            self._queue.append(self.prepare(record))  # _put, inlined: this is every log call.
+            if self._idle:
+                self._idle = False
+                self._wake.set()
         except Exception:
             self.handleError(record)
 
     def _put(self, item: object) -> None:
         self._queue.append(item)
         if self._idle:
+            # Once: the listener may need a while to get the interpreter back, and every
+            # record logged meanwhile would set the event again (a few microseconds each).
+            self._idle = False
             self._wake.set()
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
@@ -200,10 +227,11 @@ class LogPipeline(logging.Handler):
         # stays for the listener to format: a traceback is fixed once raised (frames and line
         # numbers are recorded in it), so its text is the same there, and its cost (tens of
         # microseconds) stays out of the step.
+        fields = record.__dict__.copy()
+        fields["msg"] = cut(record.getMessage(), self.max_message_chars)
+        fields["args"] = None
         copy = type(record).__new__(type(record))
-        copy.__dict__.update(record.__dict__)
-        copy.msg = cut(record.getMessage(), self.max_message_chars)
-        copy.args = None
+        copy.__dict__ = fields
         return copy
 
     def drain(self, timeout: float) -> bool:
@@ -216,6 +244,7 @@ class LogPipeline(logging.Handler):
             if self._dropped:
                 self._put(self._drop_notice())
             marker = _Flush()
+            self._markers += 1
             self._put(marker)
         if not marker.done.wait(timeout):
             return False
@@ -230,6 +259,7 @@ class LogPipeline(logging.Handler):
             self._stopped = True
             thread = self._thread if self._pid == os.getpid() else None
             if thread is not None:
+                self._markers += 1
                 self._put(_STOP)
         if thread is not None:
             thread.join(timeout)
@@ -249,6 +279,7 @@ class LogPipeline(logging.Handler):
             self._queue: collections.deque = collections.deque()
             self._wake = threading.Event()
             self._idle = False
+            self._markers = 0  # Flush markers and _STOP queued and not yet reached (under self.lock).
             self._dropped = self.dropped_total = 0
             self._thread = threading.Thread(target=self._listen, name="workflow-log-listener", daemon=True)
             self._thread.start()
@@ -269,11 +300,18 @@ class LogPipeline(logging.Handler):
 
     def _listen(self) -> None:
         while True:
+            items = self._take()
+            if not self._markers:
+                # Only records: a marker is counted before it is queued.
+                self._dispatch(items)
+                continue
             records = []
-            for item in self._take():
+            for item in items:
                 if isinstance(item, logging.LogRecord):
                     records.append(item)
                     continue
+                with self.lock:
+                    self._markers -= 1
                 self._dispatch(records)
                 records = []
                 if item is _STOP:
@@ -300,7 +338,8 @@ class LogPipeline(logging.Handler):
         if not records:
             return
         for record in records:
-            self._cut_traceback(record)
+            if record.exc_info or record.exc_text or record.stack_info:
+                self._cut_traceback(record)
         for output in (*self.outputs, self.database):
             # emit_batch reports its own failures; this thread must outlive them all.
             with contextlib.suppress(Exception):

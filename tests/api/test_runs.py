@@ -112,9 +112,9 @@ def test_the_list_takes_the_same_queries_for_one_run_or_fifty(api, example):
     with CaptureQueriesContext(connection) as fifty:
         items = send(api, "GET", "/runs").json()["items"]
 
-    # The token, the user's permissions (2), the runs: one query for the page.
+    # The token, the user's permissions (1), the runs: one query for the page.
     assert len(items) == 50
-    assert len(fifty) == len(one) == 4
+    assert len(fifty) == len(one) == 3
 
 
 def test_a_run_answers_its_document(api, example):

@@ -176,3 +176,15 @@ def test_a_secret_given_as_a_sub_flows_input_is_refused_rather_than_stored(execu
     assert run.status == "failed"
     assert "holds a secret's value" in run.error
     assert not Run.objects.filter(flow_name="child").exists()
+
+
+def test_the_run_pages_link_the_sub_run_and_its_caller_both_ways(execute, admin_client):
+    make_flow("child", step("greet", msg="hi"))
+    run = execute(make_flow("parent", call("sub", "child")))
+    sub = Run.objects.get(flow_name="child")
+
+    caller_page = admin_client.get(f"/runs/{run.pk}/").content.decode()
+    sub_page = admin_client.get(f"/runs/{sub.pk}/").content.decode()
+
+    assert f'<a href="/runs/{sub.pk}/">run {sub.pk}</a>\n  (child, succeeded)' in caller_page
+    assert f'id="parent-run">run {run.pk}</a>' in sub_page

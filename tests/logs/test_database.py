@@ -193,7 +193,10 @@ def test_a_row_the_table_refuses_does_not_hold_up_the_others(log_file, monkeypat
     notice = (
         "1 log records could not be written to wf_syslog (ValueError: Data too long for column 'message')"
     )
-    assert messages() == ["short", "short again", notice]
+    # The notice follows the batch that held the refused row: "short again" may have come in
+    # the same batch or in the next one.
+    assert [message for message in messages() if message != notice] == ["short", "short again"]
+    assert messages().count(notice) == 1
     assert f"workflow logging: {notice}\n" in capsys.readouterr().err
 
 

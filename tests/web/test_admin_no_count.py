@@ -53,10 +53,14 @@ def test_a_table_over_the_cap_says_more_than_the_cap(admin_client, monkeypatch):
     for i in range(5):
         log(f"line {i}")
 
-    html = admin_client.get("/admin/flows/syslog/").content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        html = admin_client.get("/admin/flows/syslog/").content.decode()
 
     assert '<span id="result-count">more than 4 log lines</span>' in html
     assert 'href="?p=2"' in html and 'href="?p=3"' not in html
+    # One row past the cap says it all: nothing is counted.
+    assert not [q for q in queries if "COUNT(" in q["sql"].upper()]
+    assert [q for q in queries if "LIMIT 1 OFFSET 4" in q["sql"]]
 
 
 def test_a_table_at_the_cap_shows_its_real_count(admin_client, monkeypatch):

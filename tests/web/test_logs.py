@@ -129,7 +129,7 @@ def test_the_older_link_keeps_the_filters(client, monkeypatch):
 
 
 def test_a_rare_match_is_searched_in_bounded_windows_with_a_continue_link(client, monkeypatch):
-    monkeypatch.setattr("flows.logsearch.WINDOW", 10)
+    monkeypatch.setattr("flows.logsearch.TEXT_WINDOW", 10)
     needle = log("the needle")
     hay = [log(f"hay {i}") for i in range(25)]
     top = hay[-1].pk + 1
@@ -144,7 +144,7 @@ def test_a_rare_match_is_searched_in_bounded_windows_with_a_continue_link(client
 
 
 def test_continuing_a_search_finds_the_rare_line_and_ends(client, monkeypatch):
-    monkeypatch.setattr("flows.logsearch.WINDOW", 10)
+    monkeypatch.setattr("flows.logsearch.TEXT_WINDOW", 10)
     needle = log("the needle")
     hay = [log(f"hay {i}") for i in range(25)]
     before = hay[-1].pk + 1
@@ -158,6 +158,17 @@ def test_continuing_a_search_finds_the_rare_line_and_ends(client, monkeypatch):
 
     assert pages[-1] == [needle.pk]
     assert len(pages) == 3
+
+
+def test_a_text_search_examines_fewer_ids_than_the_other_filters(client, monkeypatch):
+    # A text filter reads every row of its window; the level filter reads an index.
+    monkeypatch.setattr("flows.logsearch.WINDOW", 10)
+    monkeypatch.setattr("flows.logsearch.TEXT_WINDOW", 5)
+    for i in range(25):
+        log(f"hay {i}")
+
+    assert "Searched 10 lines" in client.get("/logs/?level=ERROR").content.decode()
+    assert "Searched 5 lines" in client.get("/logs/?level=ERROR&q=needle").content.decode()
 
 
 def test_an_unfiltered_page_is_not_bounded_by_the_window(client, monkeypatch):
@@ -265,8 +276,8 @@ def assert_no_count_or_offset(captured) -> None:
 
 
 def test_the_first_page_takes_a_fixed_number_of_queries(client, lines, django_assert_num_queries):
-    # session, user, the user's and their groups' permissions, MAX(id), the page.
-    with django_assert_num_queries(6) as captured:
+    # session, user, the user's and their groups' permissions (one query), MAX(id), the page.
+    with django_assert_num_queries(5) as captured:
         client.get("/logs/")
 
     assert_no_count_or_offset(captured)
@@ -275,20 +286,20 @@ def test_the_first_page_takes_a_fixed_number_of_queries(client, lines, django_as
 def test_a_filtered_deep_page_takes_a_fixed_number_of_queries(
     client, lines, monkeypatch, django_assert_num_queries
 ):
-    monkeypatch.setattr("flows.logsearch.WINDOW", 50)
+    monkeypatch.setattr("flows.logsearch.TEXT_WINDOW", 50)
     rows = [log(f"line {i}", level="ERROR") for i in range(120)]
 
-    # session, user, the user's and their groups' permissions, the page, and MIN(id) to
+    # session, user, the user's and their groups' permissions (one query), the page, and MIN(id) to
     # know whether to offer "continue searching" (the window was not full).
-    with django_assert_num_queries(6) as captured:
+    with django_assert_num_queries(5) as captured:
         client.get(f"/logs/?level=ERROR&logger=workflow&q=line&before={rows[100].pk}")
 
     assert_no_count_or_offset(captured)
 
 
 def test_the_tail_takes_a_fixed_number_of_queries(client, lines, django_assert_num_queries):
-    # session, user, permissions (2), the first id after the cursor, MAX(id), the lines.
-    with django_assert_num_queries(7) as captured:
+    # session, user, permissions (1), the first id after the cursor, MAX(id), the lines.
+    with django_assert_num_queries(6) as captured:
         client.get("/logs/tail/?after=0&level=ERROR")
 
     assert_no_count_or_offset(captured)
@@ -301,7 +312,7 @@ def test_the_run_filter_shows_that_run_and_its_children_but_not_runs_with_longer
 
     response = client.get("/logs/?run=1")
 
-    ids = [row.pk for row in response.context["page"].rows]
+    ids = [row.id for row in response.context["page"].rows]
     assert ids == [child.pk, mine.pk]
 
 

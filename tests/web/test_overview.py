@@ -112,10 +112,10 @@ def make_flows(count: int) -> None:
         make_run(f"flow-{i:03}", status="failed")
 
 
-# session, user, the user's and groups' permissions, flows, their runs, their descriptions,
+# session, user, the user's and groups' permissions (one query), flows, their runs, their descriptions,
 # their schedules' next due times (one query for all the flows), recent runs, and the ERROR
 # and CRITICAL lines (one index range each), and the no-worker / no-scheduler banner (one query).
-OVERVIEW_QUERIES = 12
+OVERVIEW_QUERIES = 11
 # A search adds one: the ids of the flows whose description contains the text.
 SEARCH_QUERIES = OVERVIEW_QUERIES + 1
 # A refresh sends no errors: session, user, permissions, flows, runs, descriptions, next due

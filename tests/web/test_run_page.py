@@ -357,14 +357,14 @@ def test_the_log_poll_sends_only_the_newer_lines_oldest_first(client, flow):
     assert f'hx-get="/runs/{run.pk}/logs/?after={newer[-1].pk}" hx-trigger="every 1s"' in html
 
 
-def test_the_log_poll_takes_six_queries_however_many_lines(client, flow, django_assert_num_queries):
+def test_the_log_poll_takes_five_queries_however_many_lines(client, flow, django_assert_num_queries):
     run = make_run(status="running")
     for i in range(20):
         log(f"line {i}", logger=f"workflow.run.{run.pk}")
 
-    # The session, the user, its permissions and its groups' (the access check), the run,
-    # and the lines: one query for all of them, the status block's queries not at all.
-    with django_assert_num_queries(6):
+    # The session, the user, its permissions and its groups' (the access check, one query),
+    # the run, and the lines: one query for all of them, the status block's queries not at all.
+    with django_assert_num_queries(5):
         response = client.get(f"/runs/{run.pk}/logs/?after=0", HTTP_HX_REQUEST="true")
 
     assert response.content.decode().count('class="log-row') == 20

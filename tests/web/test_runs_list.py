@@ -233,6 +233,6 @@ def test_the_poll_takes_as_few_queries_as_the_page(client, flow, django_assert_n
     for _ in range(5):
         make_run(status="running")
 
-    # The session, the user, its permissions and its groups', the flow names, the runs.
-    with django_assert_num_queries(6):
+    # The session, the user, its permissions and its groups' (one query), the flow names, the runs.
+    with django_assert_num_queries(5):
         client.get("/runs/", HTTP_HX_REQUEST="true")

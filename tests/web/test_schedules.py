@@ -495,9 +495,9 @@ def test_a_bad_filter_is_named_never_a_500(client, flow, query):
     assertContains(response, 'id="filter-errors"')
 
 
-# /schedules/ takes: session, user, the permissions (two), the flow names of the filter, the
+# /schedules/ takes: session, user, the permissions (one), the flow names of the filter, the
 # schedules, their last ticks (one query per 200 schedules), the ledger page and its flows.
-SCHEDULES_QUERIES = 9
+SCHEDULES_QUERIES = 8
 
 
 @pytest.mark.parametrize("count", [2, 30])
