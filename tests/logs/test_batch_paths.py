@@ -78,8 +78,9 @@ def test_one_record_over_the_column_limit_is_cut_and_the_rest_of_its_batch_is_no
     attach_database_handler()
     logger = logging.getLogger("workflow.test")
 
-    # Not on the console: pytest keeps what a test writes there, and a lone surrogate in a
-    # test's report stops pytest-xdist from sending the report between its processes.
+    # Neither on the console nor in pytest's captured log: pytest keeps both in the test's
+    # report, and a lone surrogate there stops pytest-xdist from sending the report on.
+    monkeypatch.setattr(logging.getLogger("workflow"), "propagate", False)
     with console_threshold(logging.WARNING):
         logger.info("before")
         long = "h" * 60 + "m" * 30 + "t" * 60
